@@ -1,0 +1,79 @@
+"""JWT access tokens. The only module that touches python-jose.
+
+python-jose does not insist on registered claims, so every decode names its algorithms and
+requires `exp`, `iat`, `iss`, `aud` and `sub`; the key id selects the verification key.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jose import JWTError, jwt
+
+from app.auth.models import Role
+from app.core.errors import Unauthorized
+from app.core.settings import Settings
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    client_id: str
+    role: Role
+    city: str | None
+    issued_at: datetime
+
+
+def issue_access_token(
+    settings: Settings, *, client_id: str, role: Role, city: str | None, now: datetime
+) -> str:
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": client_id,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
+        "role": role.value,
+        "city": city,
+    }
+    key_id = settings.jwt_active_key_id
+    return jwt.encode(
+        claims, settings.jwt_signing_keys[key_id], algorithm=ALGORITHM, headers={"kid": key_id}
+    )
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    try:
+        header = jwt.get_unverified_header(token)
+    except JWTError as exc:
+        raise Unauthorized("the access token is malformed") from exc
+    key_id = header.get("kid")
+    if header.get("alg") != ALGORITHM or not isinstance(key_id, str):
+        raise Unauthorized("the access token has an unexpected algorithm or no key id")
+    key = settings.jwt_signing_keys.get(key_id)
+    if key is None:
+        raise Unauthorized("the access token was signed with an unknown key")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={f"require_{claim}": True for claim in REQUIRED_CLAIMS}
+            | {"verify_aud": True, "verify_iss": True, "verify_exp": True, "verify_iat": True},
+        )
+    except JWTError as exc:
+        raise Unauthorized(f"the access token is not valid: {exc}") from exc
+    try:
+        return AccessClaims(
+            client_id=str(claims["sub"]),
+            role=Role(claims["role"]),
+            city=claims.get("city"),
+            issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Unauthorized("the access token lacks a valid role") from exc

@@ -1,0 +1,138 @@
+"""Reporting periods and due instants: pure functions of a definition and a work calendar."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import chinese_calendar
+
+from app.campaigns.definition import WEEKDAYS, CampaignDefinition
+
+IsWorkday = Callable[[date], bool]
+# Plenty for a year's holidays; stops a broken calendar from looping forever.
+MAX_SHIFT_DAYS = 31
+
+
+def official_workday(day: date) -> bool:
+    """The Chinese official working-day calendar, make-up working days included."""
+    return bool(chinese_calendar.is_workday(day))
+
+
+@dataclass(frozen=True)
+class Period:
+    id: str
+    index: int
+    start: date
+    end: date
+    due: datetime
+    due_day_shifted_from: date | None
+    due_overridden: bool
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def due_day(day: date, rule: str, is_workday: IsWorkday) -> date:
+    if rule == "none":
+        return day
+    shifted = day
+    for _ in range(MAX_SHIFT_DAYS):
+        if is_workday(shifted):
+            return shifted
+        shifted += timedelta(days=1)
+    raise ValueError(f"no working day within {MAX_SHIFT_DAYS} days after {day}")
+
+
+def due_instant(
+    day: date, definition: CampaignDefinition, is_workday: IsWorkday
+) -> tuple[datetime, date | None]:
+    """Close of business on the (possibly shifted) due day, and the original day if shifted."""
+    shifted = due_day(day, definition.holiday_rule, is_workday)
+    instant = datetime.combine(shifted, definition.close_of_business, tzinfo=definition.zone)
+    return instant, (day if shifted != day else None)
+
+
+def period_bounds(definition: CampaignDefinition) -> list[tuple[date, date]]:
+    week_end = WEEKDAYS.index(definition.periods.week_ends_on)
+    bounds = []
+    start = definition.start
+    while start <= definition.end:
+        end = start + timedelta(days=(week_end - start.weekday()) % 7)
+        bounds.append((start, min(end, definition.end)))
+        start = end + timedelta(days=1)
+    return bounds
+
+
+def build_periods(
+    definition: CampaignDefinition,
+    is_workday: IsWorkday = official_workday,
+    overrides: Mapping[str, datetime] | None = None,
+) -> list[Period]:
+    """W01, W02, … with their due instants; `overrides` maps a period id to a due instant."""
+    overrides = overrides or {}
+    bounds = period_bounds(definition)
+    periods = []
+    for index, (start, end) in enumerate(bounds, start=1):
+        period_id = f"W{index:02d}"
+        nominal = end
+        linked = definition.periods.last_period_due_with
+        if index == len(bounds) and linked is not None:
+            nominal = deliverable_due_date(definition, linked)
+        due, shifted_from = due_instant(nominal, definition, is_workday)
+        override = overrides.get(period_id)
+        periods.append(
+            Period(
+                id=period_id,
+                index=index,
+                start=start,
+                end=end,
+                due=override or due,
+                due_day_shifted_from=shifted_from,
+                due_overridden=override is not None,
+            )
+        )
+    return periods
+
+
+def deliverable_due_date(definition: CampaignDefinition, deliverable_id: str) -> date:
+    for deliverable in definition.deliverables:
+        if deliverable.id == deliverable_id and deliverable.due is not None:
+            return deliverable.due
+    raise KeyError(deliverable_id)
+
+
+def period_of_day(periods: list[Period], day: date) -> Period | None:
+    return next((p for p in periods if p.start <= day <= p.end), None)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One deliverable instance: a one-off item, or a weekly item for one period."""
+
+    deliverable: str
+    period: str | None
+    due: datetime
+    due_overridden: bool
+
+
+def build_deadlines(
+    definition: CampaignDefinition,
+    periods: list[Period],
+    is_workday: IsWorkday = official_workday,
+    overrides: Mapping[str, datetime] | None = None,
+) -> list[Deadline]:
+    """Every deliverable instance. A period's override moves all of that period's items."""
+    overrides = overrides or {}
+    deadlines = []
+    for deliverable in definition.deliverables:
+        if deliverable.schedule == "weekly":
+            deadlines.extend(
+                Deadline(deliverable.id, p.id, p.due, p.due_overridden) for p in periods
+            )
+            continue
+        assert deliverable.due is not None
+        due, _ = due_instant(deliverable.due, definition, is_workday)
+        override = overrides.get(deliverable.id)
+        deadlines.append(Deadline(deliverable.id, None, override or due, override is not None))
+    return deadlines

@@ -1,0 +1,238 @@
+"""The campaign definition file: its schema and its validation.
+
+A campaign (dates, reporting units, tables, rules, goals, deliverables) is data. Loading a
+file either yields a `CampaignDefinition` or fails naming the bad field.
+"""
+
+from datetime import date, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueType(StrEnum):
+    integer = "integer"
+    decimal = "decimal"
+
+
+class Indicator(Strict):
+    seq: int = Field(ge=1, description="序号: the column number in the official table")
+    key: str = Field(pattern=KEY_PATTERN)
+    name_zh: str
+    name_en: str
+    unit_zh: str
+    unit_en: str
+    type: ValueType
+    decimals: int = Field(default=0, ge=0, le=8)
+    parent: str | None = Field(default=None, description="The total this 其中 column is part of")
+    note_zh: str | None = None
+
+    @model_validator(mode="after")
+    def _decimals_match_type(self) -> "Indicator":
+        if self.type is ValueType.integer and self.decimals:
+            raise ValueError("an integer indicator has no decimals")
+        return self
+
+
+class Table(Strict):
+    id: str = Field(pattern=KEY_PATTERN)
+    attachment: str
+    title_zh: str
+    title_en: str
+    indicators: list[Indicator] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Table":
+        keys = [i.key for i in self.indicators]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate indicator keys in table {self.id}")
+        seqs = [i.seq for i in self.indicators]
+        if seqs != list(range(1, len(seqs) + 1)):
+            raise ValueError(f"table {self.id}: seq must run 1..{len(seqs)} in order")
+        for indicator in self.indicators:
+            if indicator.parent is not None and indicator.parent not in keys:
+                raise ValueError(
+                    f"table {self.id}: {indicator.key}.parent {indicator.parent!r} is not a key"
+                )
+            if indicator.parent == indicator.key:
+                raise ValueError(f"table {self.id}: {indicator.key} cannot be its own parent")
+        return self
+
+    def indicator(self, key: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.key == key), None)
+
+
+class Operator(StrEnum):
+    eq = "eq"
+    le = "le"
+    ge = "ge"
+
+
+class Severity(StrEnum):
+    error = "error"
+    warning = "warning"
+
+
+class Rule(Strict):
+    """sum(left) <operator> sum(right), DHIS2-style."""
+
+    id: str
+    table: str
+    left: list[str] = Field(min_length=1)
+    operator: Operator
+    right: list[str] = Field(min_length=1)
+    severity: Severity
+    message_zh: str
+    message_en: str
+
+
+class PostingsGoal(Strict):
+    table: str
+    indicator: str
+    target: int = Field(gt=0)
+
+
+class CountyEventsGoal(Strict):
+    per_week: int = Field(gt=0)
+    modes: list[Literal["online", "offline"]] = Field(min_length=1)
+    partial_weeks: Literal["prorate_ceil", "full"]
+
+
+class Goals(Strict):
+    postings: PostingsGoal
+    county_events: CountyEventsGoal
+
+
+class Deliverable(Strict):
+    id: str = Field(pattern=KEY_PATTERN)
+    name_zh: str
+    name_en: str
+    schedule: Literal["once", "weekly"]
+    due: date | None = None
+    table: str | None = None
+    min_count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _due_matches_schedule(self) -> "Deliverable":
+        if self.schedule == "once" and self.due is None:
+            raise ValueError(f"deliverable {self.id}: a one-off deliverable needs `due`")
+        if self.schedule == "weekly" and self.due is not None:
+            raise ValueError(f"deliverable {self.id}: a weekly deliverable is due per period")
+        return self
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+)
+
+
+class PeriodRules(Strict):
+    week_ends_on: Weekday
+    last_period_due_with: str | None = Field(
+        default=None, description="A one-off deliverable whose due date the last period shares"
+    )
+
+
+class CampaignDefinition(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")
+    name_zh: str
+    name_en: str
+    theme_zh: str | None = None
+    province: str = Field(pattern=r"^\d{6}$")
+    start: date
+    end: date
+    timezone: str
+    close_of_business: time
+    holiday_rule: Literal["next_working_day", "none"]
+    periods: PeriodRules
+    reporting_units: list[str] = Field(min_length=1)
+    tables: list[Table] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    goals: Goals
+    deliverables: list[Deliverable]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("reporting_units")
+    @classmethod
+    def _unit_codes(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if not (len(code) == 6 and code.isdigit())]
+        if bad:
+            raise ValueError(f"reporting units must be 6-digit codes: {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError("duplicate reporting units")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "CampaignDefinition":
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        tables = {t.id: t for t in self.tables}
+        if len(tables) != len(self.tables):
+            raise ValueError("duplicate table ids")
+        for rule in self.rules:
+            table = tables.get(rule.table)
+            if table is None:
+                raise ValueError(f"rule {rule.id}: unknown table {rule.table!r}")
+            unknown = [k for k in rule.left + rule.right if table.indicator(k) is None]
+            if unknown:
+                raise ValueError(f"rule {rule.id}: unknown indicators {unknown}")
+        goal = self.goals.postings
+        if goal.table not in tables or tables[goal.table].indicator(goal.indicator) is None:
+            raise ValueError(f"goals.postings: unknown indicator {goal.table}.{goal.indicator}")
+        deliverables = {d.id: d for d in self.deliverables}
+        for deliverable in self.deliverables:
+            if deliverable.table is not None and deliverable.table not in tables:
+                raise ValueError(f"deliverable {deliverable.id}: unknown table")
+        if self.periods.last_period_due_with is not None:
+            other = deliverables.get(self.periods.last_period_due_with)
+            if other is None or other.due is None:
+                raise ValueError("periods.last_period_due_with must name a one-off deliverable")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def table(self, table_id: str) -> Table | None:
+        return next((t for t in self.tables if t.id == table_id), None)
+
+
+class DefinitionError(ValueError):
+    """A definition file that cannot be used; the message names the file and the field."""
+
+
+def parse_definition(raw: object, source: str) -> CampaignDefinition:
+    try:
+        return CampaignDefinition.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
+        )
+        raise DefinitionError(f"{source}: {problems}") from exc
+
+
+def read_definition_file(path: Path) -> CampaignDefinition:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DefinitionError(f"{path.name}: not valid YAML: {exc}") from exc
+    return parse_definition(raw, path.name)

@@ -1,0 +1,77 @@
+"""What the campaign endpoints send and receive."""
+
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.campaigns.definition import Indicator, Rule
+from app.regions.models import RegionPublic
+
+
+class CampaignSummary(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    start: date
+    end: date
+    timezone: str
+    reporting_units: int
+    periods: int
+
+
+class PeriodPublic(BaseModel):
+    id: str = Field(examples=["W04"])
+    start: date
+    end: date
+    days: int
+    due: datetime = Field(description="Due instant with the campaign's UTC offset")
+    due_day_shifted_from: date | None = Field(
+        description="The nominal due day, when the working-day calendar moved it"
+    )
+    due_overridden: bool = Field(description="True when an administrator set this due instant")
+
+
+class DeadlinePublic(BaseModel):
+    deliverable: str = Field(examples=["t1"])
+    period: str | None = Field(description="The period, for weekly deliverables")
+    due: datetime
+    due_overridden: bool
+
+
+class TableCatalogue(BaseModel):
+    campaign: str
+    id: str
+    attachment: str
+    title_zh: str
+    title_en: str
+    indicators: list[Indicator]
+    rules: list[Rule] = Field(description="Cross-indicator rules checked on every submission")
+
+
+class DueOverrideIn(BaseModel):
+    due: AwareDatetime = Field(description="The new due instant, with its UTC offset")
+    reason: str = Field(min_length=1, max_length=500)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"due": "2024-02-19T12:00:00+08:00",
+                 "reason": "省厅同意因系统故障顺延 / extension after a system outage"}
+            ]
+        }
+    }
+
+
+class DueOverridePublic(BaseModel):
+    campaign: str
+    item: str
+    due: datetime | None
+    reason: str
+    set_by: str
+    set_at: datetime
+
+
+class CityPublic(BaseModel):
+    campaign: str
+    city: RegionPublic
+    counties: list[RegionPublic]

@@ -1,0 +1,176 @@
+"""Campaign definitions: loading the shipped files and answering from the loaded copy."""
+
+import hashlib
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.campaigns.calendar import Deadline, Period, build_deadlines, build_periods
+from app.campaigns.definition import (
+    CampaignDefinition,
+    DefinitionError,
+    Table,
+    parse_definition,
+    read_definition_file,
+)
+from app.campaigns.models import Campaign, DueOverride
+from app.core.errors import FieldError, InvalidInput, NotFound
+from app.core.types import utc_now
+from app.regions.models import Region, RegionLevel
+
+DEFINITIONS_DIR = Path(__file__).parent / "definitions"
+
+_parsed: dict[str, CampaignDefinition] = {}
+
+
+def _fingerprint(definition: CampaignDefinition) -> tuple[dict[str, Any], str]:
+    document = definition.model_dump(mode="json")
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+    return document, hashlib.sha256(canonical).hexdigest()
+
+
+def check_against_regions(session: Session, definition: CampaignDefinition) -> None:
+    cities = {
+        r.code
+        for r in session.exec(
+            select(Region).where(
+                Region.level == RegionLevel.city, Region.parent_code == definition.province
+            )
+        ).all()
+    }
+    unknown = [code for code in definition.reporting_units if code not in cities]
+    if unknown:
+        raise DefinitionError(
+            f"{definition.id}: reporting_units {unknown} are not cities of {definition.province}"
+        )
+
+
+def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[str]:
+    """Load every `*.yaml` definition; returns the ids whose stored copy changed."""
+    changed = []
+    for path in sorted(directory.glob("*.yaml")):
+        definition = read_definition_file(path)
+        check_against_regions(session, definition)
+        document, digest = _fingerprint(definition)
+        row = session.get(Campaign, definition.id)
+        if row is not None and row.definition_sha256 == digest:
+            continue
+        row = row or Campaign(id=definition.id, name="", definition={}, definition_sha256="")
+        row.name = definition.name_zh
+        row.definition = document
+        row.definition_sha256 = digest
+        row.loaded_at = utc_now()
+        session.add(row)
+        changed.append(definition.id)
+    session.flush()
+    return changed
+
+
+def get_definition(session: Session, campaign_id: str) -> CampaignDefinition:
+    row = session.get(Campaign, campaign_id)
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id!r}")
+    cached = _parsed.get(row.definition_sha256)
+    if cached is None:
+        cached = parse_definition(row.definition, f"campaign {campaign_id}")
+        _parsed[row.definition_sha256] = cached
+    return cached
+
+
+def list_definitions(session: Session) -> list[CampaignDefinition]:
+    ids = session.exec(select(Campaign.id).order_by(col(Campaign.id))).all()
+    return [get_definition(session, campaign_id) for campaign_id in ids]
+
+
+def get_table(definition: CampaignDefinition, table_id: str) -> Table:
+    table = definition.table(table_id)
+    if table is None:
+        known = ", ".join(t.id for t in definition.tables)
+        raise NotFound(f"campaign {definition.id} has no table {table_id!r} (tables: {known})")
+    return table
+
+
+def due_overrides(session: Session, campaign_id: str) -> dict[str, datetime]:
+    rows = session.exec(
+        select(DueOverride)
+        .where(DueOverride.campaign_id == campaign_id)
+        .order_by(col(DueOverride.id))
+    ).all()
+    latest: dict[str, datetime | None] = {}
+    for row in rows:
+        latest[row.item] = row.due
+    zone = get_definition(session, campaign_id).zone
+    return {item: due.astimezone(zone) for item, due in latest.items() if due is not None}
+
+
+def campaign_periods(session: Session, definition: CampaignDefinition) -> list[Period]:
+    return build_periods(definition, overrides=due_overrides(session, definition.id))
+
+
+def get_period(periods: list[Period], period_id: str) -> Period:
+    for period in periods:
+        if period.id == period_id:
+            return period
+    raise NotFound(f"no period {period_id!r}; periods run {periods[0].id}..{periods[-1].id}")
+
+
+def campaign_deadlines(session: Session, definition: CampaignDefinition) -> list[Deadline]:
+    overrides = due_overrides(session, definition.id)
+    periods = build_periods(definition, overrides=overrides)
+    return build_deadlines(definition, periods, overrides=overrides)
+
+
+def overridable_items(definition: CampaignDefinition) -> list[str]:
+    periods = [p.id for p in build_periods(definition)]
+    return periods + [d.id for d in definition.deliverables if d.schedule == "once"]
+
+
+def set_due_override(
+    session: Session,
+    definition: CampaignDefinition,
+    item: str,
+    due: datetime | None,
+    reason: str,
+    actor: str,
+) -> DueOverride:
+    items = overridable_items(definition)
+    if item not in items:
+        raise InvalidInput(
+            f"{item!r} is neither a period nor a one-off deliverable of {definition.id}",
+            errors=[FieldError("item", "unknown_item", f"expected one of {', '.join(items)}")],
+        )
+    if due is not None and not (
+        definition.start <= due.astimezone(definition.zone).date() <= _latest_sensible_day(definition)
+    ):
+        raise InvalidInput(
+            "the due instant must fall between the campaign start and 60 days after its end",
+            errors=[FieldError("due", "out_of_range", "outside the campaign's reporting window")],
+        )
+    row = DueOverride(
+        campaign_id=definition.id, item=item, due=due, reason=reason, set_by=actor
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _latest_sensible_day(definition: CampaignDefinition) -> date:
+    return date.fromordinal(definition.end.toordinal() + 60)
+
+
+def get_reporting_city(
+    session: Session, definition: CampaignDefinition, city: str
+) -> tuple[Region, list[Region]]:
+    """The city and its counties, if the city reports in this campaign."""
+    if city not in definition.reporting_units:
+        raise NotFound(f"{city} is not a reporting unit of campaign {definition.id}")
+    region = session.get(Region, city)
+    if region is None:
+        raise NotFound(f"no region with code {city!r}")
+    counties = session.exec(
+        select(Region).where(Region.parent_code == city).order_by(col(Region.code))
+    ).all()
+    return region, list(counties)

@@ -1,0 +1,125 @@
+"""`python -m app …`: serve, migrate, seed, manage clients, write the OpenAPI document."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.auth.models import Role
+from app.auth.service import create_client, disable_client, list_clients
+from app.campaigns.definition import DefinitionError
+from app.campaigns.service import load_campaigns
+from app.core.db import create_db_engine, session_scope
+from app.core.errors import ServiceError
+from app.core.migrations import upgrade_to_head
+from app.core.settings import Settings, get_settings
+from app.regions.service import load_regions
+
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Migrate to head, then load reference regions and campaign definitions (idempotent)."""
+    upgrade_to_head(settings.sqlalchemy_url)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        regions = load_regions(session)
+        campaigns = load_campaigns(session)
+    print(f"database ready: {regions} region rows changed; campaigns updated: "
+          f"{', '.join(campaigns) or 'none'}", file=sys.stderr)
+    return engine
+
+
+def openapi_document() -> str:
+    from app.main import create_app
+
+    document = create_app().openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from app.core.observability import configure_logging
+    from app.main import create_app
+
+    engine = prepare_database(settings)
+    configure_logging(settings.log_level)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Spring Breeze reporting service on {base}\n  API docs: {base}/docs  "
+          f"(ReDoc: {base}/redoc, OpenAPI: {base}/openapi.json)", file=sys.stderr)
+    uvicorn.run(create_app(settings, engine), host=args.host, port=args.port,
+                log_config=None, access_log=False)
+
+
+def _clients(args: argparse.Namespace, settings: Settings) -> None:
+    engine = create_db_engine(settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        if args.clients_command == "create":
+            client, secret = create_client(
+                session, name=args.name, role=Role(args.role), city=args.city
+            )
+            print(json.dumps({"client_id": client.id, "client_secret": secret,
+                              "name": client.name, "role": client.role.value,
+                              "city": client.city_code}, ensure_ascii=False))
+        elif args.clients_command == "list":
+            for row in list_clients(session):
+                print(json.dumps({"client_id": row.id, "name": row.name, "role": row.role.value,
+                                  "city": row.city_code,
+                                  "created_at": row.created_at.isoformat(),
+                                  "disabled_at": row.disabled_at and row.disabled_at.isoformat()},
+                                 ensure_ascii=False))
+        else:
+            client = disable_client(session, args.client_id)
+            print(json.dumps({"client_id": client.id, "disabled_at":
+                              client.disabled_at and client.disabled_at.isoformat()}))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, load reference data, serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    commands.add_parser("migrate", help="migrate the database and load reference data")
+
+    clients = commands.add_parser("clients", help="manage API clients")
+    client_commands = clients.add_subparsers(dest="clients_command", required=True)
+    create = client_commands.add_parser("create", help="create a client; prints its secret once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--city", help="6-digit city code (reporters only)")
+    client_commands.add_parser("list", help="list clients (never their secrets)")
+    disable = client_commands.add_parser("disable", help="disable a client; its tokens stop")
+    disable.add_argument("client_id")
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        if args.command == "serve":
+            _serve(args, settings)
+        elif args.command == "migrate":
+            prepare_database(settings).dispose()
+        elif args.command == "clients":
+            _clients(args, settings)
+        else:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(openapi_document(), encoding="utf-8")
+            print(f"wrote {args.output}", file=sys.stderr)
+    except (ServiceError, DefinitionError, ValueError) as exc:
+        errors = getattr(exc, "errors", [])
+        details = "".join(f"\n  {e.field}: {e.message}" for e in errors)
+        print(f"error: {exc}{details}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,48 @@
+"""The OpenAPI document: FastAPI's, plus the shared Problem schema every error refers to."""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.core.problems import Problem
+
+API_DESCRIPTION = """
+Reporting service for the **2024 Spring Breeze Action** (2024年春风行动).
+
+City HR bureaus push their weekly cumulative statistics (附件1 / 附件2), highlight cases,
+recruitment events, contacts and reports; provincial staff and dashboards read computed views.
+
+**Authentication.** OAuth2 client credentials: `POST /api/v1/auth/token` with
+`grant_type=client_credentials`, `client_id`, `client_secret` returns a short-lived bearer
+token. Send it as `Authorization: Bearer <token>`. Roles: `reporter` (one city, writes and
+reads only that city), `viewer` (reads everything), `admin` (also manages deadlines and locks).
+
+**Errors.** Every error is `application/problem+json` (RFC 9457) with an `errors` list naming
+each offending field, and the `request_id` also sent in the `X-Request-ID` header.
+
+**Reference data** (regions, campaigns, periods, indicator catalogues) is public.
+""".strip()
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=API_DESCRIPTION,
+        routes=app.routes,
+        tags=[
+            {"name": "auth", "description": "Access tokens (OAuth2 client credentials)"},
+            {"name": "reference", "description": "Administrative regions (public)"},
+            {"name": "campaigns", "description": "Campaign definitions, periods and deadlines"},
+            {"name": "operations", "description": "Health, readiness and metrics"},
+        ],
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,175 @@
+"""RFC 9457 problem documents: the one place that renders errors."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import FieldError, ServiceError
+from app.core.observability import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://spring-breeze.invalid/problems/"
+
+logger = logging.getLogger("app.errors")
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(description="JSON path of the offending input, e.g. `values.fairs_online`")
+    code: str = Field(description="Stable machine-readable code, e.g. `missing`, `not_integer`")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[ProblemFieldError] = Field(default_factory=list)
+
+    model_config = {
+        "extra": "allow",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "type": PROBLEM_TYPE_BASE + "forbidden",
+                    "title": "Forbidden",
+                    "status": 403,
+                    "detail": "client 'nanjing-stats' reports for 320100 and may not touch 320200",
+                    "instance": "/api/v1/campaigns/js-2024/cities/320200",
+                    "request_id": "5f0c6f0e6a7d4c1b9f4f2b8f0d1e2a3b",
+                    "errors": [],
+                }
+            ]
+        },
+    }
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    423: "Locked",
+    429: "Too many requests",
+    500: "Internal server error",
+}
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    detail: str,
+    type_slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    title = title or _STATUS_TITLES.get(status, "Error")
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + (type_slug or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": current_request_id(),
+        "errors": [
+            {"field": e.field, "code": e.code, "message": e.message, **e.extra}
+            for e in errors or []
+        ],
+    }
+    body.update(extra or {})
+    request_id = current_request_id()
+    all_headers = {**(headers or {}), **({"X-Request-ID": request_id} if request_id else {})}
+    return JSONResponse(
+        body, status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        source, rest = parts[0], parts[1:]
+        return ".".join(rest) if source == "body" and rest else ".".join([source, *rest])
+    return ".".join(parts)
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return problem_response(
+        request,
+        status=exc.status,
+        detail=exc.detail,
+        type_slug=exc.type_slug,
+        title=exc.title,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(field=_location(tuple(e.get("loc", ()))), code=e["type"], message=e["msg"])
+        for e in exc.errors()
+    ]
+    return problem_response(
+        request,
+        status=422,
+        detail=f"the request has {len(errors)} invalid field(s)",
+        type_slug="invalid-input",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return problem_response(
+        request, status=exc.status_code, detail=detail, headers=dict(exc.headers or {})
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        request,
+        status=500,
+        detail="an unexpected error occurred; quote the request id when reporting it",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, all problem+json."""
+    return {
+        status: {
+            "description": _STATUS_TITLES.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

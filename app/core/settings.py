@@ -1,0 +1,58 @@
+"""Runtime settings, read from the environment (and an optional `.env` file)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Shipped so that `make run` works on a fresh machine; refused in production.
+DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./spring-breeze.db"
+
+    # Signing keys by key id; the active one signs, all of them verify (key rotation).
+    jwt_signing_keys: dict[str, str] = Field(
+        default_factory=lambda: {"dev-1": DEVELOPMENT_SIGNING_KEY}
+    )
+    jwt_active_key_id: str = "dev-1"
+    jwt_issuer: str = "spring-breeze"
+    jwt_audience: str = "spring-breeze-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> "Settings":
+        if self.jwt_active_key_id not in self.jwt_signing_keys:
+            raise ValueError(
+                f"JWT_ACTIVE_KEY_ID {self.jwt_active_key_id!r} is not in JWT_SIGNING_KEYS"
+            )
+        weak = [kid for kid, key in self.jwt_signing_keys.items() if len(key) < 32]
+        if weak:
+            raise ValueError(f"JWT signing keys shorter than 32 characters: {weak}")
+        if self.app_env == "production" and DEVELOPMENT_SIGNING_KEY in self.jwt_signing_keys.values():
+            raise ValueError(
+                "refusing to start in production with the development JWT signing key: "
+                "set JWT_SIGNING_KEYS and JWT_ACTIVE_KEY_ID"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver made explicit for PostgreSQL."""
+        for prefix in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(prefix):
+                return "postgresql+psycopg://" + self.database_url[len(prefix) :]
+        return self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,51 @@
+"""The FastAPI application: wiring only; the domain lives in the packages beside this one."""
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+
+from app.auth.router import router as auth_router
+from app.campaigns.router import router as campaigns_router
+from app.core.db import create_db_engine
+from app.core.docs import install_docs
+from app.core.observability import RequestContextMiddleware
+from app.core.openapi import build_openapi
+from app.core.problems import install_problem_handlers
+from app.core.settings import Settings, get_settings
+from app.ops.router import router as ops_router
+from app.regions.router import router as regions_router
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Spring Breeze reporting service",
+        version=VERSION,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or create_db_engine(settings.sqlalchemy_url)
+
+    install_problem_handlers(app)
+    for router in (auth_router, regions_router, campaigns_router, ops_router):
+        app.include_router(router)
+    install_docs(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
+                           "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Location"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()
