@@ -28,8 +28,11 @@ def prepare_database(settings: Settings) -> Engine:
     for session in session_scope(engine):
         regions = load_regions(session)
         campaigns = load_campaigns(session)
-    print(f"database ready: {regions} region rows changed; campaigns updated: "
-          f"{', '.join(campaigns) or 'none'}", file=sys.stderr)
+    print(
+        f"database ready: {regions} region rows changed; campaigns updated: "
+        f"{', '.join(campaigns) or 'none'}",
+        file=sys.stderr,
+    )
     return engine
 
 
@@ -49,10 +52,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     engine = prepare_database(settings)
     configure_logging(settings.log_level)
     base = f"http://{args.host}:{args.port}"
-    print(f"Spring Breeze reporting service on {base}\n  API docs: {base}/docs  "
-          f"(ReDoc: {base}/redoc, OpenAPI: {base}/openapi.json)", file=sys.stderr)
-    uvicorn.run(create_app(settings, engine), host=args.host, port=args.port,
-                log_config=None, access_log=False)
+    print(
+        f"Spring Breeze reporting service on {base}\n  API docs: {base}/docs  "
+        f"(ReDoc: {base}/redoc, OpenAPI: {base}/openapi.json)",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings, engine),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def _clients(args: argparse.Namespace, settings: Settings) -> None:
@@ -62,20 +73,43 @@ def _clients(args: argparse.Namespace, settings: Settings) -> None:
             client, secret = create_client(
                 session, name=args.name, role=Role(args.role), city=args.city
             )
-            print(json.dumps({"client_id": client.id, "client_secret": secret,
-                              "name": client.name, "role": client.role.value,
-                              "city": client.city_code}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "client_id": client.id,
+                        "client_secret": secret,
+                        "name": client.name,
+                        "role": client.role.value,
+                        "city": client.city_code,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         elif args.clients_command == "list":
             for row in list_clients(session):
-                print(json.dumps({"client_id": row.id, "name": row.name, "role": row.role.value,
-                                  "city": row.city_code,
-                                  "created_at": row.created_at.isoformat(),
-                                  "disabled_at": row.disabled_at and row.disabled_at.isoformat()},
-                                 ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {
+                            "client_id": row.id,
+                            "name": row.name,
+                            "role": row.role.value,
+                            "city": row.city_code,
+                            "created_at": row.created_at.isoformat(),
+                            "disabled_at": row.disabled_at and row.disabled_at.isoformat(),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
         else:
             client = disable_client(session, args.client_id)
-            print(json.dumps({"client_id": client.id, "disabled_at":
-                              client.disabled_at and client.disabled_at.isoformat()}))
+            print(
+                json.dumps(
+                    {
+                        "client_id": client.id,
+                        "disabled_at": client.disabled_at and client.disabled_at.isoformat(),
+                    }
+                )
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from app.auth.tokens import decode_access_token
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import Forbidden, Unauthorized
 
-TOKEN_URL = "/api/v1/auth/token"
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a secret)
 
 oauth2_client_credentials = OAuth2(
     flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL)),
@@ -41,8 +41,9 @@ def get_principal(
         raise Unauthorized("a bearer access token is required", oauth_error=None)
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <token>'",
-                           oauth_error="invalid_request")
+        raise Unauthorized(
+            "the Authorization header must be 'Bearer <token>'", oauth_error="invalid_request"
+        )
     claims = decode_access_token(settings, token.strip())
     client = active_client(session, claims.client_id)
     if client is None:
@@ -56,8 +57,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 def require_admin(principal: PrincipalDep) -> Principal:
     if principal.role is not Role.admin:
-        raise Forbidden(f"this needs the admin role; client {principal.client_id!r} is a "
-                        f"{principal.role.value}")
+        raise Forbidden(
+            f"this needs the admin role; client {principal.client_id!r} is a {principal.role.value}"
+        )
     return principal
 
 
@@ -71,8 +73,9 @@ def require_province_reader(principal: PrincipalDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(require_admin)]
 ProvinceReaderDep = Annotated[Principal, Depends(require_province_reader)]
 
-CityCode = Annotated[str, Path(pattern=r"^\d{6}$", description="6-digit city code",
-                               examples=["320100"])]
+CityCode = Annotated[
+    str, Path(pattern=r"^\d{6}$", description="6-digit city code", examples=["320100"])
+]
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,10 @@ def check_city(principal: Principal, city: str, *, write: bool) -> None:
         return
     if principal.role is Role.reporter:
         if principal.city != city:
-            raise Forbidden(f"client {principal.client_id!r} reports for {principal.city} "
-                            f"and may not touch {city}")
+            raise Forbidden(
+                f"client {principal.client_id!r} reports for {principal.city} "
+                f"and may not touch {city}"
+            )
         return
     if write:
         raise Forbidden("viewers read; only the city itself or an administrator writes")

@@ -17,14 +17,17 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds until the token expires")
 
     model_config = {
         "json_schema_extra": {
             "examples": [
-                {"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImRldi0xIn0...",
-                 "token_type": "bearer", "expires_in": 900}
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImRldi0xIn0...",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                }
             ]
         }
     }
@@ -58,7 +61,9 @@ def issue_token(
     session: SessionDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(examples=["client_credentials"])],
-    client_id: Annotated[str | None, Form(max_length=64, examples=["reporter-320100-1a2b3c4d"])] = None,
+    client_id: Annotated[
+        str | None, Form(max_length=64, examples=["reporter-320100-1a2b3c4d"])
+    ] = None,
     client_secret: Annotated[str | None, Form(max_length=256)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> TokenResponse:

@@ -124,7 +124,7 @@ def build_deadlines(
 ) -> list[Deadline]:
     """Every deliverable instance. A period's override moves all of that period's items."""
     overrides = overrides or {}
-    deadlines = []
+    deadlines: list[Deadline] = []
     for deliverable in definition.deliverables:
         if deliverable.schedule == "weekly":
             deadlines.extend(

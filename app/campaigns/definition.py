@@ -7,13 +7,31 @@ file either yields a `CampaignDefinition` or fails naming the bad field.
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+# A local wall-clock time written "HH:MM" (JSON Schema's `time` format would demand an offset).
+LocalTime = Annotated[
+    time,
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "examples": ["17:30"]}
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -133,7 +151,13 @@ class Deliverable(Strict):
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 )
 
 
@@ -153,7 +177,7 @@ class CampaignDefinition(Strict):
     start: date
     end: date
     timezone: str
-    close_of_business: time
+    close_of_business: LocalTime
     holiday_rule: Literal["next_working_day", "none"]
     periods: PeriodRules
     reporting_units: list[str] = Field(min_length=1)

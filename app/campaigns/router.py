@@ -35,8 +35,13 @@ ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,32}$", examples=["W04", "
 def read_campaigns(session: SessionDep) -> list[CampaignSummary]:
     return [
         CampaignSummary(
-            id=d.id, name_zh=d.name_zh, name_en=d.name_en, start=d.start, end=d.end,
-            timezone=d.timezone, reporting_units=len(d.reporting_units),
+            id=d.id,
+            name_zh=d.name_zh,
+            name_en=d.name_en,
+            start=d.start,
+            end=d.end,
+            timezone=d.timezone,
+            reporting_units=len(d.reporting_units),
             periods=len(service.campaign_periods(session, d)),
         )
         for d in service.list_definitions(session)
@@ -67,8 +72,13 @@ def read_periods(session: SessionDep, campaign: CampaignId) -> list[PeriodPublic
     definition = service.get_definition(session, campaign)
     return [
         PeriodPublic(
-            id=p.id, start=p.start, end=p.end, days=p.days, due=p.due,
-            due_day_shifted_from=p.due_day_shifted_from, due_overridden=p.due_overridden,
+            id=p.id,
+            start=p.start,
+            end=p.end,
+            days=p.days,
+            due=p.due,
+            due_day_shifted_from=p.due_day_shifted_from,
+            due_overridden=p.due_overridden,
         )
         for p in service.campaign_periods(session, definition)
     ]
@@ -85,8 +95,9 @@ def read_periods(session: SessionDep, campaign: CampaignId) -> list[PeriodPublic
 def read_deadlines(session: SessionDep, campaign: CampaignId) -> list[DeadlinePublic]:
     definition = service.get_definition(session, campaign)
     return [
-        DeadlinePublic(deliverable=d.deliverable, period=d.period, due=d.due,
-                       due_overridden=d.due_overridden)
+        DeadlinePublic(
+            deliverable=d.deliverable, period=d.period, due=d.due, due_overridden=d.due_overridden
+        )
         for d in service.campaign_deadlines(session, definition)
     ]
 
@@ -103,15 +114,25 @@ def read_table(session: SessionDep, campaign: CampaignId, table: TableId) -> Tab
     definition = service.get_definition(session, campaign)
     found = service.get_table(definition, table)
     return TableCatalogue(
-        campaign=definition.id, id=found.id, attachment=found.attachment,
-        title_zh=found.title_zh, title_en=found.title_en, indicators=found.indicators,
+        campaign=definition.id,
+        id=found.id,
+        attachment=found.attachment,
+        title_zh=found.title_zh,
+        title_en=found.title_en,
+        indicators=found.indicators,
         rules=[r for r in definition.rules if r.table == found.id],
     )
 
 
 def _override_public(row: DueOverride) -> DueOverridePublic:
-    return DueOverridePublic(campaign=row.campaign_id, item=row.item, due=row.due,
-                             reason=row.reason, set_by=row.set_by, set_at=row.set_at)
+    return DueOverridePublic(
+        campaign=row.campaign_id,
+        item=row.item,
+        due=row.due,
+        reason=row.reason,
+        set_by=row.set_by,
+        set_at=row.set_at,
+    )
 
 
 @router.put(
@@ -130,8 +151,9 @@ def put_due_override(
     body: Annotated[DueOverrideIn, Body()],
 ) -> DueOverridePublic:
     definition = service.get_definition(session, campaign)
-    row = service.set_due_override(session, definition, item, body.due, body.reason,
-                                   admin.client_id)
+    row = service.set_due_override(
+        session, definition, item, body.due, body.reason, admin.client_id
+    )
     return _override_public(row)
 
 
@@ -145,8 +167,9 @@ def delete_due_override(
     session: SessionDep, admin: AdminDep, campaign: CampaignId, item: ItemId
 ) -> DueOverridePublic:
     definition = service.get_definition(session, campaign)
-    row = service.set_due_override(session, definition, item, None,
-                                   "restored the computed deadline", admin.client_id)
+    row = service.set_due_override(
+        session, definition, item, None, "restored the computed deadline", admin.client_id
+    )
     return _override_public(row)
 
 

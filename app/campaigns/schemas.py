@@ -55,8 +55,10 @@ class DueOverrideIn(BaseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
-                {"due": "2024-02-19T12:00:00+08:00",
-                 "reason": "省厅同意因系统故障顺延 / extension after a system outage"}
+                {
+                    "due": "2024-02-19T12:00:00+08:00",
+                    "reason": "省厅同意因系统故障顺延 / extension after a system outage",
+                }
             ]
         }
     }

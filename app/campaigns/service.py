@@ -143,15 +143,15 @@ def set_due_override(
             errors=[FieldError("item", "unknown_item", f"expected one of {', '.join(items)}")],
         )
     if due is not None and not (
-        definition.start <= due.astimezone(definition.zone).date() <= _latest_sensible_day(definition)
+        definition.start
+        <= due.astimezone(definition.zone).date()
+        <= _latest_sensible_day(definition)
     ):
         raise InvalidInput(
             "the due instant must fall between the campaign start and 60 days after its end",
             errors=[FieldError("due", "out_of_range", "outside the campaign's reporting window")],
         )
-    row = DueOverride(
-        campaign_id=definition.id, item=item, due=due, reason=reason, set_by=actor
-    )
+    row = DueOverride(campaign_id=definition.id, item=item, due=due, reason=reason, set_by=actor)
     session.add(row)
     session.flush()
     return row

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -43,15 +42,19 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits when the caller finishes cleanly, rolls back otherwise.
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commits when the caller finishes cleanly, rolls back otherwise.
 
     Services never commit; the boundary (a request, a CLI command) does.
     """
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield from unit_of_work(session)

@@ -4,7 +4,8 @@ Services raise these; `app.core.problems` renders every one of them (and every f
 error) as an RFC 9457 problem document. Nothing else decides an error's shape.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 
@@ -15,7 +16,7 @@ class FieldError:
     field: str
     code: str
     message: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 class ServiceError(Exception):

@@ -116,4 +116,3 @@ def _route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     # Unmatched paths share one label so scanners cannot blow up the metric cardinality.
     return str(getattr(route, "path", "<unmatched>"))
-

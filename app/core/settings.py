@@ -37,7 +37,10 @@ class Settings(BaseSettings):
         weak = [kid for kid, key in self.jwt_signing_keys.items() if len(key) < 32]
         if weak:
             raise ValueError(f"JWT signing keys shorter than 32 characters: {weak}")
-        if self.app_env == "production" and DEVELOPMENT_SIGNING_KEY in self.jwt_signing_keys.values():
+        if (
+            self.app_env == "production"
+            and DEVELOPMENT_SIGNING_KEY in self.jwt_signing_keys.values()
+        ):
             raise ValueError(
                 "refusing to start in production with the development JWT signing key: "
                 "set JWT_SIGNING_KEYS and JWT_ACTIVE_KEY_ID"

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.deps import SessionDep
 from app.core.migrations import current_revision, head_revision
 from app.core.observability import metrics_payload
 from app.core.problems import problem_response, problem_responses
@@ -30,19 +31,20 @@ def healthz() -> Health:
     response_model=Health,
     responses=problem_responses(503),
 )
-def readyz(request: Request) -> Response:
-    engine = request.app.state.engine
+def readyz(request: Request, session: SessionDep) -> Response:
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        revision = current_revision(engine)
+        session.execute(text("SELECT 1"))
+        revision = current_revision(session.connection())
     except SQLAlchemyError:
-        return problem_response(request, status=503, title="Service unavailable",
-                                detail="the database is not reachable")
+        return problem_response(
+            request, status=503, title="Service unavailable", detail="the database is not reachable"
+        )
     head = head_revision()
     if revision != head:
         return problem_response(
-            request, status=503, title="Service unavailable",
+            request,
+            status=503,
+            title="Service unavailable",
             detail=f"database schema is at {revision}, the code expects {head}: run migrations",
         )
     return JSONResponse(Health(status="ready", database="ok", migration=revision).model_dump())

@@ -1,0 +1,149 @@
+"""Test databases: SQLite and PostgreSQL, each built by `alembic upgrade head`.
+
+Every database test runs once per backend. Each test works inside a transaction that is
+rolled back at the end, so tests never see each other's data. Without a reachable
+PostgreSQL the PostgreSQL half is skipped, unless REQUIRE_POSTGRES=1 (CI) makes it fail.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.auth.models import Role
+from app.auth.service import create_client
+from app.auth.tokens import issue_access_token
+from app.campaigns.service import load_campaigns
+from app.core.db import create_db_engine, session_scope, unit_of_work
+from app.core.deps import get_session
+from app.core.migrations import upgrade_to_head
+from app.core.settings import Settings
+from app.core.types import utc_now
+from app.main import create_app
+from app.regions.service import load_regions
+
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+Headers = dict[str, str]
+
+
+def make_settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        app_env="test",
+        database_url=database_url,
+        jwt_signing_keys={"test-2": "k" * 40, "test-1": "o" * 40},
+        jwt_active_key_id="test-2",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"sb_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_DSN}: {exc}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (REQUIRE_POSTGRES=1)")
+        pytest.skip(message + " — PostgreSQL tests skipped; set TEST_POSTGRES_DSN")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    upgrade_to_head(settings.sqlalchemy_url)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        load_regions(session)
+        load_campaigns(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
+    app = create_app(settings, engine)
+
+    def test_session() -> Iterator[Session]:
+        yield from unit_of_work(session)
+
+    app.dependency_overrides[get_session] = test_session
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def new_client(session: Session) -> Callable[..., tuple[str, str]]:
+    """Creates an API client; returns (client_id, client_secret)."""
+
+    def make(role: str, city: str | None = None, name: str = "test client") -> tuple[str, str]:
+        created, secret = create_client(session, name=name, role=Role(role), city=city)
+        session.commit()
+        return created.id, secret
+
+    return make
+
+
+@pytest.fixture
+def auth(settings: Settings, new_client: Callable[..., tuple[str, str]]) -> Callable[..., Headers]:
+    """Authorization headers for a fresh client of the given role (and city)."""
+
+    def headers(role: str, city: str | None = None) -> Headers:
+        client_id, _ = new_client(role, city)
+        token = issue_access_token(
+            settings, client_id=client_id, role=Role(role), city=city, now=utc_now()
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
