@@ -14,6 +14,7 @@ from app.core.problems import install_problem_handlers
 from app.core.settings import Settings, get_settings
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
+from app.reporting.router import router as reporting_router
 
 VERSION = "0.1.0"
 
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or create_db_engine(settings.sqlalchemy_url)
 
     install_problem_handlers(app)
-    for router in (auth_router, regions_router, campaigns_router, ops_router):
+    for router in (auth_router, regions_router, campaigns_router, reporting_router, ops_router):
         app.include_router(router)
     install_docs(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

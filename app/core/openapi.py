@@ -37,6 +37,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             {"name": "auth", "description": "Access tokens (OAuth2 client credentials)"},
             {"name": "reference", "description": "Administrative regions (public)"},
             {"name": "campaigns", "description": "Campaign definitions, periods and deadlines"},
+            {
+                "name": "snapshots",
+                "description": "Weekly T1/T2 statistics: submit, revisions, "
+                "imports, templates and period locks",
+            },
             {"name": "operations", "description": "Health, readiness and metrics"},
         ],
     )

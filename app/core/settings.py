@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "spring-breeze-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
 
+    max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    max_import_rows: int = Field(default=200, ge=10, le=10_000)
+
     cors_allow_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
 

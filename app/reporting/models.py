@@ -1,0 +1,62 @@
+"""Snapshots of the statistics tables: every accepted change is a new revision."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import UTCDateTime, utc_now
+
+
+class SnapshotHead(SQLModel, table=True):
+    """One row per city, table and period: the current revision, and the row writers lock so
+    that revision numbers are handed out one at a time."""
+
+    __tablename__ = "snapshot_head"
+
+    campaign_id: str = Field(foreign_key="campaign.id", primary_key=True, max_length=32)
+    city_code: str = Field(foreign_key="region.code", primary_key=True, max_length=6)
+    table_id: str = Field(primary_key=True, max_length=32)
+    period_id: str = Field(primary_key=True, max_length=8)
+    current_revision: int = Field(default=0)
+    first_received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SnapshotRevision(SQLModel, table=True):
+    __tablename__ = "snapshot_revision"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "city_code", "table_id", "period_id", "revision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=32)
+    city_code: str = Field(foreign_key="region.code", max_length=6)
+    table_id: str = Field(max_length=32)
+    period_id: str = Field(max_length=8)
+    revision: int = Field(ge=1)
+    # Indicator key -> exact decimal text; absent keys were not reported.
+    values: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    content_sha256: str = Field(max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+    warnings: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_by: str = Field(max_length=64)
+    source: str = Field(max_length=16, description="api, xlsx or csv")
+    received_at: datetime = Field(sa_type=UTCDateTime, default_factory=utc_now, index=True)
+    backdated: bool = Field(default=False)
+
+
+class PeriodLock(SQLModel, table=True):
+    """Lock history: the latest row per (period, city) decides; city NULL means every city."""
+
+    __tablename__ = "period_lock"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=32, index=True)
+    period_id: str = Field(max_length=8)
+    city_code: str | None = Field(default=None, foreign_key="region.code", max_length=6)
+    locked: bool
+    reason: str = Field(max_length=500)
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(sa_type=UTCDateTime, default_factory=utc_now)

@@ -1,0 +1,383 @@
+"""Snapshot intake: PUT a city's table for a period, read it back, import files, lock periods."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from app.auth.dependencies import AdminDep, CityReaderDep, CityWriterDep, Principal, PrincipalDep
+from app.auth.models import Role
+from app.campaigns.router import CampaignId, TableId
+from app.campaigns.service import get_definition, get_table
+from app.core.deps import SessionDep, SettingsDep
+from app.core.errors import FieldError, Forbidden
+from app.core.problems import problem_responses
+from app.core.types import utc_now
+from app.idempotency.service import StoredResponse, request_fingerprint, run_once
+from app.reporting import locks, snapshots
+from app.reporting.imports import read_upload
+from app.reporting.models import PeriodLock
+from app.reporting.schemas import (
+    ImportResult,
+    LockIn,
+    LockOut,
+    RevisionOut,
+    SnapshotIn,
+    SnapshotOut,
+    SnapshotWriteResult,
+    ValueChange,
+    json_number,
+    json_values,
+    snapshot_out,
+)
+from app.reporting.snapshots import SnapshotKey, Submission, WriteOutcome, etag_of
+from app.reporting.spreadsheets import build_template
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["snapshots"])
+
+PeriodPath = Annotated[str, Path(pattern=r"^W\d{2}$", examples=["W03"])]
+PeriodQuery = Annotated[str, Query(pattern=r"^W\d{2}$", examples=["W03"])]
+SNAPSHOT_PATH = "/{campaign}/cities/{city}/tables/{table}/periods/{period}"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _write_result(key: SnapshotKey, outcome: WriteOutcome, dry_run: bool) -> dict[str, Any]:
+    return SnapshotWriteResult(
+        status=outcome.status,
+        dry_run=dry_run,
+        campaign=key.campaign_id,
+        city=key.city,
+        table=key.table_id,
+        period=key.period_id,
+        revision=outcome.revision_number,
+        received_at=outcome.current.received_at if outcome.current else None,
+        values=json_values(outcome.values),
+        warnings=[snapshots.violation_document(v) for v in outcome.warnings],
+    ).model_dump(mode="json")
+
+
+def _receipt_time(principal: Principal, claimed: datetime | None) -> tuple[datetime, bool]:
+    """The server's clock, except for an administrator loading a past season."""
+    if claimed is None:
+        return utc_now(), False
+    if principal.role is not Role.admin:
+        raise Forbidden(
+            "only administrators may set received_at",
+            errors=[FieldError("received_at", "not_allowed", "the server records receipt time")],
+        )
+    return claimed, True
+
+
+def _respond(stored: StoredResponse) -> JSONResponse:
+    headers = dict(stored.headers)
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+def _submit(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    key: SnapshotKey,
+    submission: Submission,
+    *,
+    strict: bool,
+    dry_run: bool,
+    if_match: str | None,
+    idempotency_key: str | None,
+    fingerprint_body: Any,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """The one write path shared by JSON submissions and file imports."""
+    definition = get_definition(session, key.campaign_id)
+    target = snapshots.resolve_target(session, definition, key)
+
+    def produce() -> StoredResponse:
+        outcome = snapshots.submit_snapshot(
+            session,
+            definition,
+            target,
+            submission,
+            strict=strict,
+            dry_run=dry_run,
+            if_match=if_match,
+        )
+        body = _write_result(key, outcome, dry_run) | (extra or {})
+        headers = {"ETag": etag_of(outcome.current)} if outcome.current else {}
+        return StoredResponse(200, body, headers)
+
+    fingerprint = request_fingerprint(
+        request.method,
+        request.url.path,
+        dict(sorted(request.query_params.items())),
+        fingerprint_body,
+    )
+    return _respond(
+        run_once(
+            session, principal.client_id, idempotency_key, fingerprint, produce, store=not dry_run
+        )
+    )
+
+
+@router.put(
+    SNAPSHOT_PATH,
+    summary="Submit a city's cumulative figures for one table and period",
+    description="Validates against the campaign's rules and stores a new revision when the "
+    "values changed (`unchanged` otherwise). Errors list every violation at once; warnings "
+    "(sum rules, decreases) are stored and returned, or refused with `strict=true`. "
+    "`dry_run=true` validates without storing. Send `Idempotency-Key` to make retries safe "
+    "and `If-Match` with the ETag you read to avoid overwriting someone else's correction.",
+    response_model=SnapshotWriteResult,
+    responses=problem_responses(401, 403, 404, 412, 422, 423),
+)
+def put_snapshot(
+    request: Request,
+    session: SessionDep,
+    access: CityWriterDep,
+    campaign: CampaignId,
+    table: TableId,
+    period: PeriodPath,
+    body: Annotated[SnapshotIn, Body()],
+    strict: bool = False,
+    dry_run: bool = False,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    if_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    received_at, backdated = _receipt_time(access.principal, body.received_at)
+    key = SnapshotKey(campaign, access.city, table, period)
+    submission = Submission(
+        raw=body.values,
+        note=body.note,
+        source="api",
+        submitted_by=access.principal.client_id,
+        received_at=received_at,
+        backdated=backdated,
+    )
+    return _submit(
+        request,
+        session,
+        access.principal,
+        key,
+        submission,
+        strict=strict,
+        dry_run=dry_run,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        fingerprint_body=body.model_dump(mode="json"),
+    )
+
+
+@router.get(
+    SNAPSHOT_PATH,
+    summary="The current snapshot (or the one current at `as_of`)",
+    response_model=SnapshotOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_snapshot(
+    response: Response,
+    session: SessionDep,
+    access: CityReaderDep,
+    campaign: CampaignId,
+    table: TableId,
+    period: PeriodPath,
+    as_of: AwareDatetime | None = None,
+) -> dict[str, Any]:
+    key = SnapshotKey(campaign, access.city, table, period)
+    snapshots.resolve_target(session, get_definition(session, campaign), key)
+    found = (
+        snapshots.revision_as_of(session, key, as_of)
+        if as_of
+        else snapshots.current_revision(session, key)
+    )
+    revision = snapshots.require_revision(found, key)
+    response.headers["ETag"] = etag_of(revision)
+    return snapshot_out(revision)
+
+
+@router.get(
+    SNAPSHOT_PATH + "/revisions",
+    summary="Every revision of a snapshot, with who, when, note and what changed",
+    response_model=list[RevisionOut],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_revisions(
+    session: SessionDep,
+    access: CityReaderDep,
+    campaign: CampaignId,
+    table: TableId,
+    period: PeriodPath,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[dict[str, Any]]:
+    key = SnapshotKey(campaign, access.city, table, period)
+    snapshots.resolve_target(session, get_definition(session, campaign), key)
+    return [
+        snapshot_out(row)
+        | {
+            "changes": [
+                ValueChange(key=k, previous=_number(before), current=_number(after))
+                for k, before, after in changes
+            ]
+        }
+        for row, changes in snapshots.history(session, key, limit=limit, offset=offset)
+    ]
+
+
+def _number(text: str | None) -> int | float | None:
+    return None if text is None else json_number(Decimal(text))
+
+
+@router.post(
+    "/{campaign}/cities/{city}/tables/{table}/imports",
+    summary="Import the official xlsx table (or a key,value CSV) for one period",
+    description="The file goes through exactly the same validation and revision path as a "
+    "JSON submission. xlsx: the official layout of the template (columns found by 序号). "
+    "CSV: UTF-8 with a `key,value` header. Nothing is stored when anything is wrong.",
+    response_model=ImportResult,
+    responses=problem_responses(401, 403, 404, 412, 413, 415, 422, 423),
+)
+async def import_snapshot(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    access: CityWriterDep,
+    campaign: CampaignId,
+    table: TableId,
+    period: PeriodQuery,
+    file: Annotated[UploadFile, File(description="The filled-in .xlsx or .csv")],
+    strict: bool = False,
+    dry_run: bool = False,
+    note: Annotated[str | None, Query(max_length=2000)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    if_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+    parsed = await read_upload(file, get_table(definition, table), settings)
+    key = SnapshotKey(campaign, access.city, table, period)
+    submission = Submission(
+        raw=parsed.sheet.raw,
+        note=note,
+        source=parsed.format,
+        submitted_by=access.principal.client_id,
+        received_at=utc_now(),
+    )
+    source = {
+        "format": parsed.format,
+        "filename": file.filename,
+        "unit_name": parsed.sheet.unit_name,
+        "report_date": parsed.sheet.report_date,
+        "values_read": len(parsed.sheet.raw),
+    }
+    return await run_in_threadpool(
+        _submit,
+        request,
+        session,
+        access.principal,
+        key,
+        submission,
+        strict=strict,
+        dry_run=dry_run,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        fingerprint_body={"sha256": parsed.sha256},
+        extra={"source": source},
+    )
+
+
+@router.get(
+    "/{campaign}/tables/{table}/template.xlsx",
+    summary="A blank official template of a table (附件1 / 附件2)",
+    description="Public. Fill in the 数值 row and upload it to the imports endpoint.",
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(404, 422),
+    },
+)
+def get_template(session: SessionDep, campaign: CampaignId, table: TableId) -> Response:
+    definition = get_definition(session, campaign)
+    found = get_table(definition, table)
+    filename = f"{definition.id}-{found.id}-template.xlsx"
+    return Response(
+        build_template(found, definition.name_zh),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.put(
+    "/{campaign}/periods/{period}/lock",
+    summary="Lock a period for every city, or for one city (admin)",
+    response_model=LockOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def lock_period(
+    session: SessionDep,
+    admin: AdminDep,
+    campaign: CampaignId,
+    period: PeriodPath,
+    body: Annotated[LockIn, Body()],
+) -> LockOut:
+    row = locks.set_lock(
+        session,
+        get_definition(session, campaign),
+        period,
+        body.city,
+        locked=True,
+        reason=body.reason,
+        actor=admin.client_id,
+    )
+    return _lock_out(row)
+
+
+@router.delete(
+    "/{campaign}/periods/{period}/lock",
+    summary="Unlock a period for every city, or for one city (admin)",
+    response_model=LockOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def unlock_period(
+    session: SessionDep,
+    admin: AdminDep,
+    campaign: CampaignId,
+    period: PeriodPath,
+    city: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> LockOut:
+    row = locks.set_lock(
+        session,
+        get_definition(session, campaign),
+        period,
+        city,
+        locked=False,
+        reason="unlocked",
+        actor=admin.client_id,
+    )
+    return _lock_out(row)
+
+
+@router.get(
+    "/{campaign}/locks",
+    summary="Periods locked now",
+    response_model=list[LockOut],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_locks(session: SessionDep, principal: PrincipalDep, campaign: CampaignId) -> list[LockOut]:
+    definition = get_definition(session, campaign)
+    return [_lock_out(row) for row in locks.current_locks(session, definition.id)]
+
+
+def _lock_out(row: PeriodLock) -> LockOut:
+    return LockOut(
+        campaign=row.campaign_id,
+        period=row.period_id,
+        city=row.city_code,
+        locked=row.locked,
+        reason=row.reason,
+        set_by=row.set_by,
+        set_at=row.set_at,
+    )

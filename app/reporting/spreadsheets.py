@@ -1,0 +1,492 @@
+"""The official statistics table as an .xlsx sheet (附件1/附件2 of the notice) and as CSV.
+
+Writing follows the printed layout: title, 填报单位/填报日期, a two-row header where 其中
+columns sit under a merged "其中：" cell, a 序号 row numbering the columns and one value row.
+Reading does not rely on row positions: it finds the rows whose column A says 序号, maps each
+column to an indicator by that number, and reads the next non-empty row below, so the
+notice's two-block layout (序号 1–9, then 10–18) and hand-made copies both parse. Values are
+returned raw; judging them is `app.reporting.validation`'s job.
+"""
+
+import csv
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import groupby, islice
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from app.campaigns.definition import Indicator, Table
+
+SEQ_LABEL = "序号"
+HEADER_LABEL = "项目"
+NOTE_LABEL = "备注"
+VALUE_LABEL = "数值"
+UNIT_LABEL = "填报单位"
+DATE_LABEL = "填报日期"
+PART_PREFIX = "其中："
+CSV_HEADER = ["key", "value"]
+# A real table is a few kilobytes; this only stops a zip bomb before openpyxl inflates it.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+
+_TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW, _NOTE_ROW = range(1, 8)
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_MAX_SHOWN = 40
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    InvalidFileException,
+    KeyError,
+    OSError,
+    EOFError,
+    RuntimeError,  # zipfile: encrypted members, unsupported compression
+    ValueError,
+    TypeError,
+    SyntaxError,  # xml.etree's ParseError
+)
+_THIN = Side(style="thin")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_CENTERED = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+Grid = list[tuple[object, ...]]
+
+
+class SpreadsheetError(Exception):
+    """An upload that cannot be read; `cell` ("D6", or "row 3" in a CSV) says where."""
+
+    def __init__(self, message: str, cell: str | None = None) -> None:
+        super().__init__(f"{cell}: {message}" if cell else message)
+        self.message = message
+        self.cell = cell
+
+
+@dataclass(frozen=True)
+class ParsedSheet:
+    raw: dict[str, object]
+    unit_name: str | None
+    report_date: str | None
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    title: str
+    table: Table
+    campaign_name: str
+    unit_name: str | None = None
+    report_date: str | None = None
+    values: Mapping[str, Decimal] | None = None
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def build_table_workbook(sheets: Sequence[SheetSpec]) -> bytes:
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
+    workbook = Workbook()
+    workbook.remove(workbook.worksheets[0])  # the blank sheet every new Workbook starts with
+    for spec in sheets:
+        _write_sheet(workbook.create_sheet(spec.title), spec)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def build_template(table: Table, campaign_name: str) -> bytes:
+    return build_table_workbook(
+        [SheetSpec(title=table.attachment, table=table, campaign_name=campaign_name)]
+    )
+
+
+def _write_sheet(sheet: Worksheet, spec: SheetSpec) -> None:
+    table = spec.table
+    unknown = sorted(set(spec.values or {}) - {i.key for i in table.indicators})
+    if unknown:
+        raise ValueError(f"table {table.id} has no indicators {unknown}")
+    last = len(table.indicators) + 1
+    _write_heading(sheet, spec, last)
+    _write_header(sheet, table.indicators)
+    _write_numbers(sheet, spec)
+    _write_note(sheet, spec, last)
+    _set_layout(sheet, last)
+
+
+def _write_heading(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
+    title = sheet.cell(_TITLE_ROW, 1, spec.table.title_zh)
+    title.font = Font(bold=True, size=16)
+    title.alignment = Alignment(horizontal="center", vertical="center")
+    _merge(sheet, _TITLE_ROW, 1, _TITLE_ROW, last)
+    middle = max(1, last // 2)
+    sheet.cell(_INFO_ROW, 1, f"{UNIT_LABEL}：{spec.unit_name or ''}")
+    _merge(sheet, _INFO_ROW, 1, _INFO_ROW, middle)
+    report_date = sheet.cell(_INFO_ROW, middle + 1, f"{DATE_LABEL}：{spec.report_date or ''}")
+    report_date.alignment = Alignment(horizontal="right")
+    _merge(sheet, _INFO_ROW, middle + 1, _INFO_ROW, last)
+
+
+def _write_header(sheet: Worksheet, indicators: Sequence[Indicator]) -> None:
+    _header_cell(sheet, _HEADER_ROW, 1, HEADER_LABEL)
+    _merge(sheet, _HEADER_ROW, 1, _SUBHEADER_ROW, 1)
+    for parent, group in groupby(indicators, key=lambda indicator: indicator.parent):
+        members = list(group)
+        if parent is None:
+            for indicator in members:
+                column = _column(indicator)
+                _header_cell(sheet, _HEADER_ROW, column, _header_text(indicator))
+                _merge(sheet, _HEADER_ROW, column, _SUBHEADER_ROW, column)
+            continue
+        first, last = _column(members[0]), _column(members[-1])
+        _header_cell(sheet, _HEADER_ROW, first, PART_PREFIX)
+        _merge(sheet, _HEADER_ROW, first, _HEADER_ROW, last)
+        for indicator in members:
+            _header_cell(sheet, _SUBHEADER_ROW, _column(indicator), _header_text(indicator))
+
+
+def _write_numbers(sheet: Worksheet, spec: SheetSpec) -> None:
+    values = spec.values or {}
+    _header_cell(sheet, _SEQ_ROW, 1, SEQ_LABEL)
+    _header_cell(sheet, _VALUE_ROW, 1, spec.unit_name or VALUE_LABEL)
+    for indicator in spec.table.indicators:
+        column = _column(indicator)
+        _header_cell(sheet, _SEQ_ROW, column, indicator.seq)
+        cell = sheet.cell(_VALUE_ROW, column)
+        cell.number_format = "0." + "0" * indicator.decimals if indicator.decimals else "0"
+        value = values.get(indicator.key)
+        if value is not None:
+            # openpyxl has no Decimal cells; an integral value stays an exact int.
+            cell.value = int(value) if value == value.to_integral_value() else float(value)
+
+
+def _write_note(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
+    lines = [f"1、统计数据为累计数，自{spec.campaign_name}开始之日起累计至填报日期。"]
+    lines += [
+        f"{number}、{indicator.name_zh}（序号{indicator.seq}）：{indicator.note_zh}"
+        for number, indicator in enumerate((i for i in spec.table.indicators if i.note_zh), start=2)
+    ]
+    note = sheet.cell(_NOTE_ROW, 1, f"{NOTE_LABEL}：" + "\n".join(lines))
+    note.alignment = Alignment(vertical="top", wrap_text=True)
+    _merge(sheet, _NOTE_ROW, 1, _NOTE_ROW, last)
+    sheet.row_dimensions[_NOTE_ROW].height = 18 * len(lines)
+
+
+def _set_layout(sheet: Worksheet, last: int) -> None:
+    for row in sheet.iter_rows(min_row=_HEADER_ROW, max_row=_VALUE_ROW, max_col=last):
+        for cell in row:
+            cell.border = _BORDER  # merged cells too, or their outline is broken
+    for column in range(1, last + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 12
+    sheet.row_dimensions[_TITLE_ROW].height = 32
+    sheet.row_dimensions[_HEADER_ROW].height = 30
+    sheet.row_dimensions[_SUBHEADER_ROW].height = 60
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def _header_cell(sheet: Worksheet, row: int, column: int, value: str | int) -> None:
+    cell = sheet.cell(row, column, value)
+    cell.alignment = _CENTERED
+
+
+def _header_text(indicator: Indicator) -> str:
+    return f"{indicator.name_zh.removeprefix(PART_PREFIX)}（{indicator.unit_zh}）"
+
+
+def _merge(sheet: Worksheet, top: int, left: int, bottom: int, right: int) -> None:
+    if (top, left) != (bottom, right):
+        sheet.merge_cells(start_row=top, start_column=left, end_row=bottom, end_column=right)
+
+
+def _column(indicator: Indicator) -> int:
+    return indicator.seq + 1  # column A holds the row labels
+
+
+# --- reading .xlsx ---------------------------------------------------------------------
+
+
+def parse_xlsx(
+    data: bytes, table: Table, *, max_rows: int = 200, max_columns: int = 100
+) -> ParsedSheet:
+    """Reads the first sheet titled like `table` (else the first sheet).
+
+    Only the first `max_rows` x `max_columns` cells are read; a value just outside them is
+    rejected as too large, anything further out is never looked at.
+    """
+    _check_archive(data)
+    grids = _read_grids(data, data_only=True, max_rows=max_rows, max_columns=max_columns)
+    index = _sheet_index(grids, table)
+    grid = _within_limits(grids[index], max_rows, max_columns)
+    cells = list(_value_cells(grid, table))
+    blanks = [(row, column) for _, row, column in cells if _is_blank(_at(grid, row, column))]
+    if blanks:
+        formulas = _read_grids(data, data_only=False, max_rows=max_rows, max_columns=max_columns)
+        _reject_uncached_formulas(formulas[index], blanks)
+    raw: dict[str, object] = {
+        key: _cell_number(_at(grid, row, column), _reference(row, column))
+        for key, row, column in cells
+        if not _is_blank(_at(grid, row, column))
+    }
+    return ParsedSheet(
+        raw=raw, unit_name=_labelled(grid, UNIT_LABEL), report_date=_labelled(grid, DATE_LABEL)
+    )
+
+
+def _check_archive(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except _UNREADABLE as exc:
+        raise SpreadsheetError("not an .xlsx workbook") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SpreadsheetError("the workbook is too large")
+
+
+def _read_grids(data: bytes, *, data_only: bool, max_rows: int, max_columns: int) -> list[Grid]:
+    """The cell values of every worksheet, one row and one column beyond the limits."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except _UNREADABLE as exc:
+        raise SpreadsheetError("not an .xlsx workbook") from exc
+    try:
+        return [
+            list(
+                sheet.iter_rows(
+                    min_row=1,
+                    max_row=max_rows + 1,
+                    min_col=1,
+                    max_col=max_columns + 1,
+                    values_only=True,
+                )
+            )
+            for sheet in workbook.worksheets
+        ]
+    except _UNREADABLE as exc:
+        raise SpreadsheetError("not an .xlsx workbook") from exc
+    finally:
+        workbook.close()
+
+
+def _sheet_index(grids: Sequence[Grid], table: Table) -> int:
+    if not grids:
+        raise SpreadsheetError("the workbook has no worksheet")
+    title = _compact(table.title_zh)
+    titled = (
+        index
+        for index, grid in enumerate(grids)
+        if any(_compact(value) == title for row in grid for value in row)
+    )
+    return next(titled, 0)
+
+
+def _within_limits(grid: Grid, max_rows: int, max_columns: int) -> Grid:
+    for row_index, row in enumerate(grid):
+        for column_index, value in enumerate(row):
+            if not _is_blank(value) and (row_index >= max_rows or column_index >= max_columns):
+                raise SpreadsheetError(
+                    f"the sheet is larger than {max_rows} rows x {max_columns} columns",
+                    _reference(row_index, column_index),
+                )
+    return [row[:max_columns] for row in grid[:max_rows]]
+
+
+def _value_cells(grid: Grid, table: Table) -> Iterator[tuple[str, int, int]]:
+    """(indicator key, row, column) of every value cell the 序号 rows point at."""
+    seq_rows = [index for index, row in enumerate(grid) if _label(row) == SEQ_LABEL]
+    if not seq_rows:
+        raise SpreadsheetError(f"no {SEQ_LABEL} row: column A must say {SEQ_LABEL}")
+    seen: dict[int, str] = {}
+    for seq_row in seq_rows:
+        value_row = _value_row(grid, seq_row)
+        for column, seq in _seq_columns(grid, seq_row, table, seen):
+            if value_row is not None:
+                yield table.indicators[seq - 1].key, value_row, column
+
+
+def _seq_columns(
+    grid: Grid, seq_row: int, table: Table, seen: dict[int, str]
+) -> Iterator[tuple[int, int]]:
+    count = len(table.indicators)
+    for column, value in enumerate(grid[seq_row]):
+        if column == 0 or _is_blank(value):
+            continue
+        reference = _reference(seq_row, column)
+        seq = _seq_number(value)
+        if seq is None or not 1 <= seq <= count:
+            raise SpreadsheetError(
+                f"{SEQ_LABEL} {_shown(value)} is not a column of table {table.id} (1–{count})",
+                reference,
+            )
+        if seq in seen:
+            raise SpreadsheetError(f"{SEQ_LABEL} {seq} appears twice (also {seen[seq]})", reference)
+        seen[seq] = reference
+        yield column, seq
+
+
+def _value_row(grid: Grid, seq_row: int) -> int | None:
+    """The next non-empty row below a 序号 row, unless that starts another block or the notes."""
+    for index in range(seq_row + 1, len(grid)):
+        if all(_is_blank(value) for value in grid[index]):
+            continue
+        label = _label(grid[index])
+        if label in (SEQ_LABEL, HEADER_LABEL) or label.startswith(NOTE_LABEL):
+            return None
+        return index
+    return None
+
+
+def _seq_number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
+def _cell_number(value: object, reference: str) -> int | Decimal:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        # Excel keeps 15 significant digits; the rest is binary noise (0.1+0.2 is stored as
+        # 0.30000000000000004 but shown and meant as 0.3).
+        return Decimal(format(value, ".15g"))
+    if isinstance(value, str) and (number := number_from_text(value)) is not None:
+        return number
+    raise SpreadsheetError(f"{_shown(value)} is not a number", reference)
+
+
+def _reject_uncached_formulas(formulas: Grid, blanks: Sequence[tuple[int, int]]) -> None:
+    for row, column in blanks:
+        if not _is_blank(_at(formulas, row, column)):
+            raise SpreadsheetError(
+                "a formula without a saved result: open and save the workbook in Excel "
+                "or WPS, or type the number",
+                _reference(row, column),
+            )
+
+
+def _labelled(grid: Grid, label: str) -> str | None:
+    """The text after `label` ("填报单位：南京市"), or in the next cell when that one is empty."""
+    for row in grid:
+        for column, value in enumerate(row):
+            if not (isinstance(value, str) and value.strip().startswith(label)):
+                continue
+            found = value.strip().removeprefix(label).strip().lstrip("：:").strip()
+            if not found:
+                found = _next_text(row[column + 1 :])
+            if found:
+                return found
+    return None
+
+
+def _next_text(values: Sequence[object]) -> str:
+    value = next((v for v in values if not _is_blank(v)), None)
+    if value is None or (isinstance(value, str) and value.strip().startswith("填报")):
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _at(grid: Grid, row: int, column: int) -> object:
+    """A cell's value; rows of a read-only sheet can be shorter than the widest one."""
+    return grid[row][column] if row < len(grid) and column < len(grid[row]) else None
+
+
+def _label(row: tuple[object, ...]) -> str:
+    return _compact(row[0]) if row else ""
+
+
+def _compact(value: object) -> str:
+    """Text without any whitespace, so "序  号" and " 序号\n" both read 序号."""
+    return "".join(value.split()) if isinstance(value, str) else ""
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _reference(row_index: int, column_index: int) -> str:
+    return f"{get_column_letter(column_index + 1)}{row_index + 1}"
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def number_from_text(text: str) -> Decimal | None:
+    """A plain decimal number typed as text ("12", " 3.5 "); no exponents, no NaN."""
+    stripped = text.strip()
+    return Decimal(stripped) if _NUMBER_TEXT.fullmatch(stripped) else None
+
+
+# --- reading CSV -----------------------------------------------------------------------
+
+
+def parse_csv(data: bytes, table: Table, *, max_rows: int = 200) -> ParsedSheet:
+    """`key,value` rows; keys are passed through unchecked so validation can name them.
+
+    `table` is not needed to read the file; it keeps the signature of `parse_xlsx`.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpreadsheetError("not UTF-8 text") from exc
+    try:
+        records = list(islice(csv.reader(io.StringIO(text, newline="")), max_rows + 2))
+    except csv.Error as exc:
+        raise SpreadsheetError(f"not a valid CSV file: {exc}") from exc
+    if len(records) > max_rows + 1:
+        raise SpreadsheetError(f"more than {max_rows} rows", f"row {max_rows + 2}")
+    if not records or _trimmed(records[0]) != CSV_HEADER:
+        raise SpreadsheetError("the header must be exactly key,value", "row 1")
+    raw: dict[str, object] = {}
+    seen: set[str] = set()
+    for number, record in enumerate(records[1:], start=2):
+        cells = _trimmed(record)
+        if not cells:
+            continue
+        key, value = _csv_pair(cells, f"row {number}", seen)
+        if value:
+            parsed = number_from_text(value)
+            if parsed is None:
+                raise SpreadsheetError(f"{_shown(value)} is not a number", f"row {number}")
+            raw[key] = parsed
+    return ParsedSheet(raw=raw, unit_name=None, report_date=None)
+
+
+def _csv_pair(cells: Sequence[str], where: str, seen: set[str]) -> tuple[str, str]:
+    if len(cells) > len(CSV_HEADER):
+        raise SpreadsheetError("expected two columns, key and value", where)
+    key, value = cells[0], cells[1] if len(cells) > 1 else ""
+    if not key:
+        raise SpreadsheetError("the key is empty", where)
+    if key in seen:
+        raise SpreadsheetError(f"duplicate key {key!r}", where)
+    seen.add(key)
+    return key, value
+
+
+def _trimmed(record: Sequence[str]) -> list[str]:
+    """The stripped cells without trailing empty ones (spreadsheet apps pad rows with commas)."""
+    cells = [cell.strip() for cell in record]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
