@@ -1,6 +1,7 @@
 """Who is calling, and may they? Every protected route depends on one of these."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -11,7 +12,8 @@ from app.auth.models import Role
 from app.auth.service import active_client
 from app.auth.tokens import decode_access_token
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import FieldError, Forbidden, Unauthorized
+from app.core.types import utc_now
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a secret)
 
@@ -111,3 +113,16 @@ def city_writer(city: CityCode, principal: PrincipalDep) -> CityAccess:
 
 CityReaderDep = Annotated[CityAccess, Depends(city_reader)]
 CityWriterDep = Annotated[CityAccess, Depends(city_writer)]
+
+
+def receipt_time(principal: Principal, claimed: datetime | None) -> tuple[datetime, bool]:
+    """When a write counts as received: the server's clock, except for an administrator
+    loading a past season, whose claimed time is kept and marked backdated."""
+    if claimed is None:
+        return utc_now(), False
+    if principal.role is not Role.admin:
+        raise Forbidden(
+            "only administrators may set received_at",
+            errors=[FieldError("received_at", "not_allowed", "the server records receipt time")],
+        )
+    return claimed, True

@@ -1,6 +1,5 @@
 """Snapshot intake: PUT a city's table for a period, read it back, import files, lock periods."""
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -9,12 +8,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from app.auth.dependencies import AdminDep, CityReaderDep, CityWriterDep, Principal, PrincipalDep
-from app.auth.models import Role
+from app.auth.dependencies import (
+    AdminDep,
+    CityReaderDep,
+    CityWriterDep,
+    Principal,
+    PrincipalDep,
+    receipt_time,
+)
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import FieldError, Forbidden
 from app.core.problems import problem_responses
 from app.core.types import utc_now
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
@@ -58,18 +62,6 @@ def _write_result(key: SnapshotKey, outcome: WriteOutcome, dry_run: bool) -> dic
         values=json_values(outcome.values),
         warnings=[snapshots.violation_document(v) for v in outcome.warnings],
     ).model_dump(mode="json")
-
-
-def _receipt_time(principal: Principal, claimed: datetime | None) -> tuple[datetime, bool]:
-    """The server's clock, except for an administrator loading a past season."""
-    if claimed is None:
-        return utc_now(), False
-    if principal.role is not Role.admin:
-        raise Forbidden(
-            "only administrators may set received_at",
-            errors=[FieldError("received_at", "not_allowed", "the server records receipt time")],
-        )
-    return claimed, True
 
 
 def _respond(stored: StoredResponse) -> JSONResponse:
@@ -148,7 +140,7 @@ def put_snapshot(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     if_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
-    received_at, backdated = _receipt_time(access.principal, body.received_at)
+    received_at, backdated = receipt_time(access.principal, body.received_at)
     key = SnapshotKey(campaign, access.city, table, period)
     submission = Submission(
         raw=body.values,
