@@ -3,6 +3,7 @@
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -13,6 +14,7 @@ IsWorkday = Callable[[date], bool]
 MAX_SHIFT_DAYS = 31
 
 
+@lru_cache(maxsize=4096)
 def official_workday(day: date) -> bool:
     """The Chinese official working-day calendar, make-up working days included."""
     return bool(chinese_calendar.is_workday(day))

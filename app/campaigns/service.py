@@ -70,11 +70,15 @@ def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[
 
 
 def get_definition(session: Session, campaign_id: str) -> CampaignDefinition:
-    row = session.get(Campaign, campaign_id)
-    if row is None:
+    """The parsed definition; only its fingerprint is read when the parse is cached."""
+    digest = session.exec(
+        select(Campaign.definition_sha256).where(Campaign.id == campaign_id)
+    ).first()
+    if digest is None:
         raise NotFound(f"no campaign {campaign_id!r}")
-    cached = _parsed.get(row.definition_sha256)
+    cached = _parsed.get(digest)
     if cached is None:
+        row = session.get_one(Campaign, campaign_id)
         cached = parse_definition(row.definition, f"campaign {campaign_id}")
         _parsed[row.definition_sha256] = cached
     return cached
@@ -93,21 +97,19 @@ def get_table(definition: CampaignDefinition, table_id: str) -> Table:
     return table
 
 
-def due_overrides(session: Session, campaign_id: str) -> dict[str, datetime]:
+def due_overrides(session: Session, definition: CampaignDefinition) -> dict[str, datetime]:
     rows = session.exec(
-        select(DueOverride)
-        .where(DueOverride.campaign_id == campaign_id)
+        select(DueOverride.item, DueOverride.due)
+        .where(DueOverride.campaign_id == definition.id)
         .order_by(col(DueOverride.id))
     ).all()
-    latest: dict[str, datetime | None] = {}
-    for row in rows:
-        latest[row.item] = row.due
-    zone = get_definition(session, campaign_id).zone
+    latest: dict[str, datetime | None] = dict(rows)
+    zone = definition.zone
     return {item: due.astimezone(zone) for item, due in latest.items() if due is not None}
 
 
 def campaign_periods(session: Session, definition: CampaignDefinition) -> list[Period]:
-    return build_periods(definition, overrides=due_overrides(session, definition.id))
+    return build_periods(definition, overrides=due_overrides(session, definition))
 
 
 def get_period(periods: list[Period], period_id: str) -> Period:
@@ -118,7 +120,7 @@ def get_period(periods: list[Period], period_id: str) -> Period:
 
 
 def campaign_deadlines(session: Session, definition: CampaignDefinition) -> list[Deadline]:
-    overrides = due_overrides(session, definition.id)
+    overrides = due_overrides(session, definition)
     periods = build_periods(definition, overrides=overrides)
     return build_deadlines(definition, periods, overrides=overrides)
 
@@ -165,8 +167,7 @@ def get_reporting_city(
     session: Session, definition: CampaignDefinition, city: str
 ) -> tuple[Region, list[Region]]:
     """The city and its counties, if the city reports in this campaign."""
-    if city not in definition.reporting_units:
-        raise NotFound(f"{city} is not a reporting unit of campaign {definition.id}")
+    ensure_reporting_unit(definition, city)
     region = session.get(Region, city)
     if region is None:
         raise NotFound(f"no region with code {city!r}")
@@ -174,3 +175,9 @@ def get_reporting_city(
         select(Region).where(Region.parent_code == city).order_by(col(Region.code))
     ).all()
     return region, list(counties)
+
+
+def ensure_reporting_unit(definition: CampaignDefinition, city: str) -> None:
+    """Reporting units were checked against the regions when the definition was loaded."""
+    if city not in definition.reporting_units:
+        raise NotFound(f"{city} is not a reporting unit of campaign {definition.id}")

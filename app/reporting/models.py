@@ -10,8 +10,8 @@ from app.core.types import UTCDateTime, utc_now
 
 
 class SnapshotHead(SQLModel, table=True):
-    """One row per city, table and period: the current revision, and the row writers lock so
-    that revision numbers are handed out one at a time."""
+    """One row per city, table and period: a copy of the current revision (what the computed
+    views read), and the row writers lock so revision numbers are handed out one at a time."""
 
     __tablename__ = "snapshot_head"
 
@@ -20,6 +20,10 @@ class SnapshotHead(SQLModel, table=True):
     table_id: str = Field(primary_key=True, max_length=32)
     period_id: str = Field(primary_key=True, max_length=8)
     current_revision: int = Field(default=0)
+    current_values: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    content_sha256: str | None = Field(default=None, max_length=64)
     first_received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

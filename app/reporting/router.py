@@ -58,7 +58,7 @@ def _write_result(key: SnapshotKey, outcome: WriteOutcome, dry_run: bool) -> dic
         table=key.table_id,
         period=key.period_id,
         revision=outcome.revision_number,
-        received_at=outcome.current.received_at if outcome.current else None,
+        received_at=outcome.received_at,
         values=json_values(outcome.values),
         warnings=[snapshots.violation_document(v) for v in outcome.warnings],
     ).model_dump(mode="json")
@@ -100,7 +100,7 @@ def _submit(
             if_match=if_match,
         )
         body = _write_result(key, outcome, dry_run) | (extra or {})
-        headers = {"ETag": etag_of(outcome.current)} if outcome.current else {}
+        headers = {"ETag": outcome.etag} if outcome.etag else {}
         return StoredResponse(200, body, headers)
 
     fingerprint = request_fingerprint(

@@ -6,14 +6,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.campaigns.calendar import Period
 from app.campaigns.definition import CampaignDefinition, Severity, Table
-from app.campaigns.service import campaign_periods, get_period, get_reporting_city, get_table
+from app.campaigns.service import (
+    campaign_periods,
+    ensure_reporting_unit,
+    get_period,
+    get_table,
+)
 from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from app.reporting.locks import ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
@@ -41,15 +46,6 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class WriteOutcome:
-    status: WriteStatus
-    revision_number: int
-    values: dict[str, Decimal]
-    warnings: list[Violation]
-    current: SnapshotRevision | None  # the stored current revision; None on a dry run
-
-
-@dataclass(frozen=True)
 class Target:
     """A resolved snapshot address: the table and period exist, the city reports."""
 
@@ -63,12 +59,22 @@ def resolve_target(session: Session, definition: CampaignDefinition, key: Snapsh
     table = get_table(definition, key.table_id)
     periods = campaign_periods(session, definition)
     period = get_period(periods, key.period_id)
-    get_reporting_city(session, definition, key.city)
+    ensure_reporting_unit(definition, key.city)
     return Target(key=key, table=table, period=period, periods=periods)
 
 
+def etag_for(revision: int, content_sha256: str) -> str:
+    return f'"r{revision}-{content_sha256[:16]}"'
+
+
 def etag_of(revision: SnapshotRevision) -> str:
-    return f'"r{revision.revision}-{revision.content_sha256[:16]}"'
+    return etag_for(revision.revision, revision.content_sha256)
+
+
+def head_etag(head: SnapshotHead | None) -> str | None:
+    if head is None or head.current_revision == 0 or head.content_sha256 is None:
+        return None
+    return etag_for(head.current_revision, head.content_sha256)
 
 
 def _content_hash(values: Mapping[str, str]) -> str:
@@ -79,42 +85,35 @@ def _decimals(values: Mapping[str, str]) -> dict[str, Decimal]:
     return {key: Decimal(text) for key, text in values.items()}
 
 
-def _revision_at(session: Session, key: SnapshotKey, number: int) -> SnapshotRevision | None:
-    return session.exec(
-        select(SnapshotRevision).where(
-            SnapshotRevision.campaign_id == key.campaign_id,
-            SnapshotRevision.city_code == key.city,
-            SnapshotRevision.table_id == key.table_id,
-            SnapshotRevision.period_id == key.period_id,
-            SnapshotRevision.revision == number,
-        )
-    ).first()
+def _where_key(model: type[SnapshotHead] | type[SnapshotRevision], key: SnapshotKey) -> Any:
+    return (
+        (col(model.campaign_id) == key.campaign_id)
+        & (col(model.city_code) == key.city)
+        & (col(model.table_id) == key.table_id)
+        & (col(model.period_id) == key.period_id)
+    )
 
 
 def _lock_head(session: Session, key: SnapshotKey) -> SnapshotHead:
-    """Create the head row if needed, then lock it: writers of one snapshot queue here."""
-    row = {
-        "campaign_id": key.campaign_id,
-        "city_code": key.city,
-        "table_id": key.table_id,
-        "period_id": key.period_id,
-        "current_revision": 0,
-    }
+    """Create or touch the head row in one statement; the touch locks it (PostgreSQL) until
+    commit, so writers of one snapshot queue here. SQLite's BEGIN IMMEDIATE already does."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(SnapshotHead).values(**row).on_conflict_do_nothing())
-    head = session.exec(
-        select(SnapshotHead)
-        .where(
-            SnapshotHead.campaign_id == key.campaign_id,
-            SnapshotHead.city_code == key.city,
-            SnapshotHead.table_id == key.table_id,
-            SnapshotHead.period_id == key.period_id,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    statement = insert(SnapshotHead).values(
+        campaign_id=key.campaign_id,
+        city_code=key.city,
+        table_id=key.table_id,
+        period_id=key.period_id,
+        current_revision=0,
+        current_values={},
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["campaign_id", "city_code", "table_id", "period_id"],
+        set_={"current_revision": col(SnapshotHead.current_revision)},
+    )
+    return session.scalars(
+        statement.returning(SnapshotHead), execution_options={"populate_existing": True}
     ).one()
-    return head
 
 
 def _head(session: Session, key: SnapshotKey) -> SnapshotHead | None:
@@ -125,19 +124,18 @@ def current_revision(session: Session, key: SnapshotKey) -> SnapshotRevision | N
     head = _head(session, key)
     if head is None or head.current_revision == 0:
         return None
-    return _revision_at(session, key, head.current_revision)
+    return session.exec(
+        select(SnapshotRevision).where(
+            _where_key(SnapshotRevision, key),
+            SnapshotRevision.revision == head.current_revision,
+        )
+    ).first()
 
 
 def revision_as_of(session: Session, key: SnapshotKey, as_of: datetime) -> SnapshotRevision | None:
     return session.exec(
         select(SnapshotRevision)
-        .where(
-            SnapshotRevision.campaign_id == key.campaign_id,
-            SnapshotRevision.city_code == key.city,
-            SnapshotRevision.table_id == key.table_id,
-            SnapshotRevision.period_id == key.period_id,
-            SnapshotRevision.received_at <= as_of,
-        )
+        .where(_where_key(SnapshotRevision, key), SnapshotRevision.received_at <= as_of)
         .order_by(col(SnapshotRevision.received_at).desc(), col(SnapshotRevision.revision).desc())
         .limit(1)
     ).first()
@@ -148,12 +146,7 @@ def revisions(
 ) -> Sequence[SnapshotRevision]:
     return session.exec(
         select(SnapshotRevision)
-        .where(
-            SnapshotRevision.campaign_id == key.campaign_id,
-            SnapshotRevision.city_code == key.city,
-            SnapshotRevision.table_id == key.table_id,
-            SnapshotRevision.period_id == key.period_id,
-        )
+        .where(_where_key(SnapshotRevision, key))
         .order_by(col(SnapshotRevision.revision))
         .offset(offset)
         .limit(limit)
@@ -167,20 +160,11 @@ def earlier_values(session: Session, target: Target) -> dict[str, Decimal]:
         return {}
     key = target.key
     rows = session.exec(
-        select(SnapshotRevision.period_id, SnapshotRevision.values)
-        .join(
-            SnapshotHead,
-            (col(SnapshotHead.campaign_id) == col(SnapshotRevision.campaign_id))
-            & (col(SnapshotHead.city_code) == col(SnapshotRevision.city_code))
-            & (col(SnapshotHead.table_id) == col(SnapshotRevision.table_id))
-            & (col(SnapshotHead.period_id) == col(SnapshotRevision.period_id))
-            & (col(SnapshotHead.current_revision) == col(SnapshotRevision.revision)),
-        )
-        .where(
-            SnapshotRevision.campaign_id == key.campaign_id,
-            SnapshotRevision.city_code == key.city,
-            SnapshotRevision.table_id == key.table_id,
-            col(SnapshotRevision.period_id).in_(earlier),
+        select(SnapshotHead.period_id, SnapshotHead.current_values).where(
+            SnapshotHead.campaign_id == key.campaign_id,
+            SnapshotHead.city_code == key.city,
+            SnapshotHead.table_id == key.table_id,
+            col(SnapshotHead.period_id).in_(earlier),
         )
     ).all()
     latest: dict[str, Decimal] = {}
@@ -189,19 +173,19 @@ def earlier_values(session: Session, target: Target) -> dict[str, Decimal]:
     return latest
 
 
-def check_if_match(if_match: str | None, current: SnapshotRevision | None) -> None:
+def check_if_match(if_match: str | None, head: SnapshotHead | None) -> None:
     if if_match is None:
         return
+    current = head_etag(head)
     tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" in tags and current is not None:
+    if current is not None and ("*" in tags or current in tags):
         return
-    if current is None or etag_of(current) not in tags:
-        now = etag_of(current) if current else "none (nothing submitted yet)"
-        raise PreconditionFailed(
-            f"If-Match does not match the current revision (current ETag: {now}); "
-            "read the snapshot again and reapply your change",
-            extra={"current_etag": etag_of(current) if current else None},
-        )
+    shown = current or "none (nothing submitted yet)"
+    raise PreconditionFailed(
+        f"If-Match does not match the current revision (current ETag: {shown}); "
+        "read the snapshot again and reapply your change",
+        extra={"current_etag": current},
+    )
 
 
 def violation_error(violation: Violation) -> FieldError:
@@ -231,6 +215,16 @@ def violation_document(violation: Violation) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class WriteOutcome:
+    status: WriteStatus
+    revision_number: int
+    values: dict[str, Decimal]
+    warnings: list[Violation]
+    etag: str | None  # of the stored current revision; None on a dry run
+    received_at: datetime | None
+
+
 def submit_snapshot(
     session: Session,
     definition: CampaignDefinition,
@@ -243,9 +237,8 @@ def submit_snapshot(
 ) -> WriteOutcome:
     key = target.key
     ensure_unlocked(session, key.campaign_id, key.period_id, key.city, submission.submitted_by)
-    head = None if dry_run else _lock_head(session, key)
-    current = current_revision(session, key)
-    check_if_match(if_match, current)
+    head = _head(session, key) if dry_run else _lock_head(session, key)
+    check_if_match(if_match, head)
 
     rules = [rule for rule in definition.rules if rule.table == target.table.id]
     values, violations = validate_snapshot(
@@ -261,37 +254,44 @@ def submit_snapshot(
     warnings = [v for v in violations if v.severity is Severity.warning]
     stored = {k: render_decimal(v) for k, v in sorted(values.items())}
     digest = _content_hash(stored)
+    current = head.current_revision if head else 0
 
-    if current is not None and current.content_sha256 == digest:
-        return WriteOutcome("unchanged", current.revision, values, warnings, current)
-    number = (current.revision if current else 0) + 1
+    if head is not None and current and head.content_sha256 == digest:
+        return WriteOutcome(
+            "unchanged", current, values, warnings, head_etag(head), head.updated_at
+        )
     status: WriteStatus = "accepted_with_warnings" if warnings else "accepted"
-    if head is None:
-        return WriteOutcome(status, number, values, warnings, None)
+    if dry_run or head is None:
+        return WriteOutcome(status, current + 1, values, warnings, None, None)
 
-    revision = SnapshotRevision(
-        campaign_id=key.campaign_id,
-        city_code=key.city,
-        table_id=key.table_id,
-        period_id=key.period_id,
-        revision=number,
-        values=stored,
-        content_sha256=digest,
-        note=submission.note,
-        warnings=[violation_document(v) for v in warnings],
-        submitted_by=submission.submitted_by,
-        source=submission.source,
-        received_at=submission.received_at,
-        backdated=submission.backdated,
+    session.add(
+        SnapshotRevision(
+            campaign_id=key.campaign_id,
+            city_code=key.city,
+            table_id=key.table_id,
+            period_id=key.period_id,
+            revision=current + 1,
+            values=stored,
+            content_sha256=digest,
+            note=submission.note,
+            warnings=[violation_document(v) for v in warnings],
+            submitted_by=submission.submitted_by,
+            source=submission.source,
+            received_at=submission.received_at,
+            backdated=submission.backdated,
+        )
     )
-    session.add(revision)
-    head.current_revision = number
+    head.current_revision = current + 1
+    head.current_values = stored
+    head.content_sha256 = digest
     head.updated_at = submission.received_at
     if head.first_received_at is None or submission.received_at < head.first_received_at:
         head.first_received_at = submission.received_at
     session.add(head)
     session.flush()
-    return WriteOutcome(status, number, values, warnings, revision)
+    return WriteOutcome(
+        status, current + 1, values, warnings, head_etag(head), submission.received_at
+    )
 
 
 def require_revision(revision: SnapshotRevision | None, key: SnapshotKey) -> SnapshotRevision:

@@ -62,6 +62,8 @@ def upgrade() -> None:
         sa.Column("table_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("period_id", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("current_revision", sa.Integer(), nullable=False),
+        sa.Column("current_values", sa.JSON(), nullable=False),
+        sa.Column("content_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("first_received_at", app.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", app.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
