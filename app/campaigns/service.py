@@ -51,6 +51,7 @@ def check_against_regions(session: Session, definition: CampaignDefinition) -> N
 def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[str]:
     """Load every `*.yaml` definition; returns the ids whose stored copy changed."""
     changed = []
+    _parsed.clear()
     for path in sorted(directory.glob("*.yaml")):
         definition = read_definition_file(path)
         check_against_regions(session, definition)
@@ -70,17 +71,18 @@ def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[
 
 
 def get_definition(session: Session, campaign_id: str) -> CampaignDefinition:
-    """The parsed definition; only its fingerprint is read when the parse is cached."""
-    digest = session.exec(
-        select(Campaign.definition_sha256).where(Campaign.id == campaign_id)
-    ).first()
-    if digest is None:
-        raise NotFound(f"no campaign {campaign_id!r}")
-    cached = _parsed.get(digest)
+    """The parsed definition, read once per process.
+
+    Definitions are loaded when the service starts (`serve`, `migrate`), so a running
+    process keeps the one it read first; restart it to pick up a changed definition file.
+    """
+    cached = _parsed.get(campaign_id)
     if cached is None:
-        row = session.get_one(Campaign, campaign_id)
+        row = session.get(Campaign, campaign_id)
+        if row is None:
+            raise NotFound(f"no campaign {campaign_id!r}")
         cached = parse_definition(row.definition, f"campaign {campaign_id}")
-        _parsed[row.definition_sha256] = cached
+        _parsed[campaign_id] = cached
     return cached
 
 

@@ -42,17 +42,24 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commits when the caller finishes cleanly, rolls back otherwise.
+def finish(session: Session, *, success: bool) -> None:
+    """End a unit of work: commit when the caller finished cleanly, roll back otherwise.
 
     Services never commit; the boundary (a request, a CLI command) does.
     """
+    if success:
+        session.commit()
+    else:
+        session.rollback()
+
+
+def unit_of_work(session: Session) -> Iterator[Session]:
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        finish(session, success=False)
         raise
+    finish(session, success=True)
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

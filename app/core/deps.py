@@ -1,22 +1,42 @@
 """Request-scoped dependencies shared by every router."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.core.db import session_scope
+from app.core.db import finish
 from app.core.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async: no I/O, so no thread hop
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from session_scope(request.app.state.engine)
+def _finish_and_close(session: Session, success: bool) -> None:
+    try:
+        finish(session, success=success)
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work.
+
+    Opening a Session does no I/O, so it happens on the event loop; the commit (or rollback)
+    and close run together in one worker-thread hop.
+    """
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    success = False
+    try:
+        yield session
+        success = True
+    finally:
+        await run_in_threadpool(_finish_and_close, session, success)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -11,10 +11,9 @@ from typing import Any, Literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.campaigns.calendar import Period
+from app.campaigns.calendar import Period, build_periods
 from app.campaigns.definition import CampaignDefinition, Severity, Table
 from app.campaigns.service import (
-    campaign_periods,
     ensure_reporting_unit,
     get_period,
     get_table,
@@ -57,7 +56,8 @@ class Target:
 
 def resolve_target(session: Session, definition: CampaignDefinition, key: SnapshotKey) -> Target:
     table = get_table(definition, key.table_id)
-    periods = campaign_periods(session, definition)
+    # Which periods exist does not depend on due-time overrides, so no query is needed.
+    periods = build_periods(definition)
     period = get_period(periods, key.period_id)
     ensure_reporting_unit(definition, key.city)
     return Target(key=key, table=table, period=period, periods=periods)
