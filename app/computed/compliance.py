@@ -1,0 +1,78 @@
+"""Deadline compliance (SPEC 2 and 5): each city × deliverable judged at an instant."""
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from app.campaigns.calendar import Deadline
+
+Status = Literal["on_time", "late", "missing", "not_due"]
+STATUSES: tuple[Status, ...] = ("on_time", "late", "missing", "not_due")
+ReceiptKey = tuple[str, str, str | None]  # (city, deliverable, period or None)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    city: str
+    deliverable: str
+    period: str | None
+    due: datetime
+    received_at: datetime | None
+    status: Status
+    late_by_seconds: int | None
+
+
+def judge(due: datetime, received_at: datetime | None, at: datetime) -> tuple[Status, int | None]:
+    """Received at or before the due instant is on time; a receipt after `at` is not seen yet."""
+    if received_at is not None and received_at <= at:
+        if received_at <= due:
+            return "on_time", None
+        return "late", int((received_at - due).total_seconds())
+    return ("missing", None) if at > due else ("not_due", None)
+
+
+def judge_all(
+    deadlines: Sequence[Deadline],
+    receipts: Mapping[ReceiptKey, datetime],
+    cities: Sequence[str],
+    at: datetime,
+) -> list[Judgement]:
+    judgements = []
+    for city in cities:
+        for deadline in deadlines:
+            received = receipts.get((city, deadline.deliverable, deadline.period))
+            status, late_by = judge(deadline.due, received, at)
+            judgements.append(
+                Judgement(
+                    city,
+                    deadline.deliverable,
+                    deadline.period,
+                    deadline.due,
+                    received if status in ("on_time", "late") else None,
+                    status,
+                    late_by,
+                )
+            )
+    return judgements
+
+
+def summarize(
+    judgements: Sequence[Judgement], by: Literal["city", "deliverable"]
+) -> dict[str, dict[str, int]]:
+    """Counts per status for each city (or deliverable), for rankings."""
+    counters: dict[str, Counter[str]] = {}
+    for judgement in judgements:
+        group = judgement.city if by == "city" else judgement.deliverable
+        counters.setdefault(group, Counter())[judgement.status] += 1
+    return {
+        group: {status: counter.get(status, 0) for status in STATUSES}
+        for group, counter in counters.items()
+    }
+
+
+def nth_receipt(times: Sequence[datetime], count: int) -> datetime | None:
+    """When the `count`-th item arrived (e.g. the third case of a week), if it did."""
+    ordered = sorted(times)
+    return ordered[count - 1] if len(ordered) >= count else None

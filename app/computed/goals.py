@@ -1,0 +1,152 @@
+"""The campaign's goals (SPEC 5): postings progress and county recruitment events per week."""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from app.campaigns.calendar import Period
+from app.campaigns.definition import CountyEventsGoal
+
+
+@dataclass(frozen=True)
+class PostingsProgress:
+    target: int
+    actual: Decimal
+    percent: Decimal
+    expected_by_at: Decimal  # the linear pace: target × share of the campaign elapsed at `at`
+    on_track: bool
+    basis_period: str | None  # the latest period with a reported value, the rate's source
+    weekly_rate: Decimal | None
+    projected_final: Decimal | None
+    reached_on: date | None
+    projected_reach_date: date | None
+
+
+def _share_elapsed(periods: Sequence[Period], at_day: date) -> Decimal:
+    start, end = periods[0].start, periods[-1].end
+    total = (end - start).days + 1
+    elapsed = min(max((at_day - start).days + 1, 0), total)
+    return Decimal(elapsed) / Decimal(total)
+
+
+def started_periods(periods: Sequence[Period], at_day: date) -> list[Period]:
+    return [p for p in periods if p.start <= at_day]
+
+
+def postings_progress(
+    province_totals: Mapping[str, Decimal],
+    reported_periods: set[str],
+    periods: Sequence[Period],
+    target: int,
+    at_day: date,
+) -> PostingsProgress:
+    """`province_totals` is the carried-forward province total per period."""
+    started = started_periods(periods, at_day)
+    basis = [p for p in started if p.id in reported_periods]
+    actual = province_totals[basis[-1].id] if basis else Decimal(0)
+    expected = (Decimal(target) * _share_elapsed(periods, at_day)).quantize(
+        Decimal(1), ROUND_HALF_UP
+    )
+    reached = next(
+        (p.end for p in periods if p.id in reported_periods and province_totals[p.id] >= target),
+        None,
+    )
+    rate_per_day = _rate_per_day(province_totals, basis, periods)
+    projected_final = projected_reach = None
+    if basis and rate_per_day is not None:
+        last = basis[-1]
+        remaining = (periods[-1].end - last.end).days
+        projected_final = _decimal(Fraction(actual) + rate_per_day * remaining)
+        if reached is None and rate_per_day > 0:
+            days_needed = math.ceil((Fraction(target) - Fraction(actual)) / rate_per_day)
+            projected_reach = last.end + timedelta(days=days_needed)
+    return PostingsProgress(
+        target=target,
+        actual=actual,
+        percent=(actual * 100 / Decimal(target)).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        expected_by_at=expected,
+        on_track=actual >= expected,
+        basis_period=basis[-1].id if basis else None,
+        weekly_rate=None if rate_per_day is None else _decimal(rate_per_day * 7),
+        projected_final=projected_final,
+        reached_on=reached,
+        projected_reach_date=projected_reach,
+    )
+
+
+def _rate_per_day(
+    totals: Mapping[str, Decimal], basis: Sequence[Period], periods: Sequence[Period]
+) -> Fraction | None:
+    """The province's daily rate over the latest reported period (from 0 before the first),
+    kept exact so that "reached in exactly 35 days" is not 36 by rounding."""
+    if not basis:
+        return None
+    last = basis[-1]
+    earlier = [p for p in periods if p.index < last.index]
+    before = totals[earlier[-1].id] if earlier else Decimal(0)
+    return (Fraction(totals[last.id]) - Fraction(before)) / last.days
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """Rounded to a whole number (half up), as a Decimal."""
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal(1), ROUND_HALF_UP
+    )
+
+
+def required_events(goal: CountyEventsGoal, days: int) -> int:
+    """Partial weeks need ⌈per_week × days / 7⌉ (SPEC 5, decision)."""
+    if goal.partial_weeks == "full" or days >= 7:
+        return goal.per_week
+    return math.ceil(goal.per_week * days / 7)
+
+
+@dataclass(frozen=True)
+class CountyWeek:
+    county: str
+    city: str
+    period: str
+    events: int
+    required: int
+
+    @property
+    def met(self) -> bool:
+        return self.events >= self.required
+
+    @property
+    def shortfall(self) -> int:
+        return max(self.required - self.events, 0)
+
+
+def county_weeks(
+    counts: Mapping[tuple[str, str], int],
+    counties: Sequence[tuple[str, str]],
+    periods: Sequence[Period],
+    goal: CountyEventsGoal,
+) -> list[CountyWeek]:
+    """Every (county, period) of `periods`; `counts` maps (county, period) to events."""
+    return [
+        CountyWeek(
+            county,
+            city,
+            period.id,
+            counts.get((county, period.id), 0),
+            required_events(goal, period.days),
+        )
+        for county, city in counties
+        for period in periods
+    ]
+
+
+def share_met(weeks: Sequence[CountyWeek]) -> Decimal:
+    if not weeks:
+        return Decimal(0)
+    met = sum(1 for week in weeks if week.met)
+    return (Decimal(met) * 100 / len(weeks)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def local_day(instant: datetime, zone: tzinfo) -> date:
+    return instant.astimezone(zone).date()
