@@ -1,22 +1,41 @@
 """The FastAPI application: wiring only; the domain lives in the packages beside this one."""
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from app.auth.router import router as auth_router
 from app.campaigns.router import router as campaigns_router
+from app.cases.router import router as cases_router
+from app.contacts.router import router as contacts_router
 from app.core.db import create_db_engine
 from app.core.docs import install_docs
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import build_openapi
 from app.core.problems import install_problem_handlers
 from app.core.settings import Settings, get_settings
+from app.documents.router import router as documents_router
+from app.events.router import router as events_router
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
 
 VERSION = "0.1.0"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.app_env != "test":
+        # Everything alive after start-up lives as long as the process: moved out of the
+        # collector's generations, it is no longer rescanned by every full collection
+        # (bulk requests allocate enough to trigger many). Tests build hundreds of apps
+        # in one process and skip this.
+        gc.freeze()
+    yield
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -26,12 +45,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=VERSION,
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.sqlalchemy_url)
 
     install_problem_handlers(app)
-    for router in (auth_router, regions_router, campaigns_router, reporting_router, ops_router):
+    for router in (
+        auth_router,
+        regions_router,
+        campaigns_router,
+        reporting_router,
+        contacts_router,
+        cases_router,
+        events_router,
+        documents_router,
+        ops_router,
+    ):
         app.include_router(router)
     install_docs(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

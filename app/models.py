@@ -1,17 +1,30 @@
 """Every table model, imported in one place so Alembic and the test database see them all."""
 
+from app.attachments.models import Attachment
 from app.auth.models import ApiClient
 from app.campaigns.models import Campaign, DueOverride
+from app.cases.models import HighlightCase, HighlightCaseRevision
+from app.contacts.models import CityContact, CityContactRevision
+from app.documents.models import CityDocument
+from app.events.models import RecruitmentEvent, RecruitmentEventRevision
 from app.idempotency.models import IdempotencyRecord
 from app.regions.models import Region
 from app.reporting.models import PeriodLock, SnapshotHead, SnapshotRevision
 
 __all__ = [
     "ApiClient",
+    "Attachment",
     "Campaign",
+    "CityContact",
+    "CityContactRevision",
+    "CityDocument",
     "DueOverride",
+    "HighlightCase",
+    "HighlightCaseRevision",
     "IdempotencyRecord",
     "PeriodLock",
+    "RecruitmentEvent",
+    "RecruitmentEventRevision",
     "Region",
     "SnapshotHead",
     "SnapshotRevision",

@@ -142,7 +142,7 @@ def test_text_in_a_number_cell_names_the_cell(client: TestClient, nanjing: dict[
         (b"MZ\x90\x00" + b"\x00" * 200, 415),
         (b"PK\x03\x04 truncated", 422),
         (b"", 422),
-        ("key,value\nfairs_total,twelve\n".encode(), 422),
+        (b"key,value\nfairs_total,twelve\n", 422),
     ],
 )
 def test_bad_files_are_refused_and_nothing_is_stored(

@@ -1,9 +1,10 @@
 """Cumulative series: the plain data every computed view starts from."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Report:
     values: Mapping[str, Decimal]
     revision: int
     received_at: datetime
+    warnings: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)

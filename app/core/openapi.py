@@ -42,6 +42,25 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 "description": "Weekly T1/T2 statistics: submit, revisions, "
                 "imports, templates and period locks",
             },
+            {
+                "name": "contacts",
+                "description": "The city's contact person; phone and e-mail masked for viewers",
+            },
+            {
+                "name": "cases",
+                "description": "Weekly highlight cases (附件3) with revisions and attachments; "
+                "the province-wide urgent list",
+            },
+            {
+                "name": "events",
+                "description": "The recruitment-event registry: upserts by the city system's "
+                "id, batches of up to 5,000 with an import summary, filtered listing",
+            },
+            {
+                "name": "documents",
+                "description": "Stage progress report, overall summary and other documents, "
+                "with attachments",
+            },
             {"name": "operations", "description": "Health, readiness and metrics"},
         ],
     )

@@ -1,6 +1,7 @@
 """Runtime settings, read from the environment (and an optional `.env` file)."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -8,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Shipped so that `make run` works on a fresh machine; refused in production.
 DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-change-me-0123456789"
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -27,6 +29,14 @@ class Settings(BaseSettings):
 
     max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     max_import_rows: int = Field(default=200, ge=10, le=10_000)
+
+    # Attachments of cases and documents: where the files live, and the size limit per kind
+    # (the kind is decided by the file's content, never by its name or declared type).
+    storage_dir: Path = Path("./storage")
+    max_picture_bytes: int = Field(default=10 * MIB, ge=1024, le=1024 * MIB)
+    max_video_bytes: int = Field(default=200 * MIB, ge=1024, le=4096 * MIB)
+    max_document_bytes: int = Field(default=20 * MIB, ge=1024, le=1024 * MIB)
+    max_attachments_per_record: int = Field(default=30, ge=1, le=1000)
 
     cors_allow_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

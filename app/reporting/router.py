@@ -19,6 +19,7 @@ from app.auth.dependencies import (
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import SessionDep, SettingsDep
+from app.core.numbers import json_number
 from app.core.problems import problem_responses
 from app.core.types import utc_now
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
@@ -34,7 +35,6 @@ from app.reporting.schemas import (
     SnapshotOut,
     SnapshotWriteResult,
     ValueChange,
-    json_number,
     json_values,
     snapshot_out,
 )

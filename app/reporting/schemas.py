@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.core.numbers import json_number
 from app.reporting.models import SnapshotRevision
 from app.reporting.snapshots import etag_of
 
@@ -130,10 +131,6 @@ class ImportSource(BaseModel):
 
 class ImportResult(SnapshotWriteResult):
     source: ImportSource
-
-
-def json_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def json_values(values: dict[str, str] | dict[str, Decimal]) -> dict[str, int | float]:

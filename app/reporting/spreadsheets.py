@@ -39,7 +39,7 @@ CSV_HEADER = ["key", "value"]
 # A real table is a few kilobytes; this only stops a zip bomb before openpyxl inflates it.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 
-_TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW, _NOTE_ROW = range(1, 8)
+_TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW = range(1, 7)
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _MAX_SHOWN = 40
 _UNREADABLE = (
@@ -85,6 +85,12 @@ class SheetSpec:
     unit_name: str | None = None
     report_date: str | None = None
     values: Mapping[str, Decimal] | None = None
+    # Several labelled value rows (the province sheet: one per city, then 合计); when empty,
+    # the sheet has the single row of `values`, labelled with the unit name.
+    rows: Sequence[tuple[str, Mapping[str, Decimal]]] = ()
+
+    def value_rows(self) -> Sequence[tuple[str, Mapping[str, Decimal]]]:
+        return self.rows or [(self.unit_name or VALUE_LABEL, self.values or {})]
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -110,15 +116,17 @@ def build_template(table: Table, campaign_name: str) -> bytes:
 
 def _write_sheet(sheet: Worksheet, spec: SheetSpec) -> None:
     table = spec.table
-    unknown = sorted(set(spec.values or {}) - {i.key for i in table.indicators})
+    reported = {key for _, values in spec.value_rows() for key in values}
+    unknown = sorted(reported - {i.key for i in table.indicators})
     if unknown:
         raise ValueError(f"table {table.id} has no indicators {unknown}")
     last = len(table.indicators) + 1
     _write_heading(sheet, spec, last)
     _write_header(sheet, table.indicators)
     _write_numbers(sheet, spec)
-    _write_note(sheet, spec, last)
-    _set_layout(sheet, last)
+    note_row = _VALUE_ROW + len(spec.value_rows())
+    _write_note(sheet, spec, last, note_row)
+    _set_layout(sheet, last, note_row - 1)
 
 
 def _write_heading(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
@@ -153,34 +161,34 @@ def _write_header(sheet: Worksheet, indicators: Sequence[Indicator]) -> None:
 
 
 def _write_numbers(sheet: Worksheet, spec: SheetSpec) -> None:
-    values = spec.values or {}
     _header_cell(sheet, _SEQ_ROW, 1, SEQ_LABEL)
-    _header_cell(sheet, _VALUE_ROW, 1, spec.unit_name or VALUE_LABEL)
     for indicator in spec.table.indicators:
-        column = _column(indicator)
-        _header_cell(sheet, _SEQ_ROW, column, indicator.seq)
-        cell = sheet.cell(_VALUE_ROW, column)
-        cell.number_format = "0." + "0" * indicator.decimals if indicator.decimals else "0"
-        value = values.get(indicator.key)
-        if value is not None:
-            # openpyxl has no Decimal cells; an integral value stays an exact int.
-            cell.value = int(value) if value == value.to_integral_value() else float(value)
+        _header_cell(sheet, _SEQ_ROW, _column(indicator), indicator.seq)
+    for row, (label, values) in enumerate(spec.value_rows(), start=_VALUE_ROW):
+        _header_cell(sheet, row, 1, label)
+        for indicator in spec.table.indicators:
+            cell = sheet.cell(row, _column(indicator))
+            cell.number_format = "0." + "0" * indicator.decimals if indicator.decimals else "0"
+            value = values.get(indicator.key)
+            if value is not None:
+                # openpyxl has no Decimal cells; an integral value stays an exact int.
+                cell.value = int(value) if value == value.to_integral_value() else float(value)
 
 
-def _write_note(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
+def _write_note(sheet: Worksheet, spec: SheetSpec, last: int, note_row: int) -> None:
     lines = [f"1、统计数据为累计数，自{spec.campaign_name}开始之日起累计至填报日期。"]
     lines += [
         f"{number}、{indicator.name_zh}（序号{indicator.seq}）：{indicator.note_zh}"
         for number, indicator in enumerate((i for i in spec.table.indicators if i.note_zh), start=2)
     ]
-    note = sheet.cell(_NOTE_ROW, 1, f"{NOTE_LABEL}：" + "\n".join(lines))
+    note = sheet.cell(note_row, 1, f"{NOTE_LABEL}：" + "\n".join(lines))
     note.alignment = Alignment(vertical="top", wrap_text=True)
-    _merge(sheet, _NOTE_ROW, 1, _NOTE_ROW, last)
-    sheet.row_dimensions[_NOTE_ROW].height = 18 * len(lines)
+    _merge(sheet, note_row, 1, note_row, last)
+    sheet.row_dimensions[note_row].height = 18 * len(lines)
 
 
-def _set_layout(sheet: Worksheet, last: int) -> None:
-    for row in sheet.iter_rows(min_row=_HEADER_ROW, max_row=_VALUE_ROW, max_col=last):
+def _set_layout(sheet: Worksheet, last: int, last_row: int) -> None:
+    for row in sheet.iter_rows(min_row=_HEADER_ROW, max_row=last_row, max_col=last):
         for cell in row:
             cell.border = _BORDER  # merged cells too, or their outline is broken
     for column in range(1, last + 1):

@@ -1,0 +1,1 @@
+"""Files attached to cases and documents: typed by content, streamed to storage."""

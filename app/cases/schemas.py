@@ -1,0 +1,71 @@
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.attachments.schemas import AttachmentOut
+from app.cases.models import Activity
+from app.records.fields import PeriodId, ReceivedAt, RegionCode
+from app.records.text import Multiline, Title
+
+MAX_CASE_TEXT = 10_000
+CaseText = Annotated[str, Field(min_length=1, max_length=MAX_CASE_TEXT), Multiline]
+
+CASE_EXAMPLE: dict[str, Any] = {
+    "period": "W03",
+    "title": "溧水区“春风送岗”直播带岗专场",
+    "text": "2月6日，溧水区人社局联合20家重点企业开展直播带岗，线上观看1.2万人次，"
+    "达成就业意向316人。",
+    "county": "320117",
+    "activity": "jobs_nearby",
+    "urgent": False,
+}
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CASE_EXAMPLE]})
+
+    period: PeriodId
+    title: Title
+    text: CaseText = Field(description=f"Plain text, at most {MAX_CASE_TEXT} characters")
+    county: RegionCode | None = Field(default=None, description="A county of the city")
+    activity: Activity
+    urgent: bool = Field(default=False, description="重要舆情或突发事件: listed province-wide")
+    received_at: ReceivedAt = None
+
+
+class CasePatch(BaseModel):
+    """Only the fields sent change; `county: null` removes the county."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"urgent": True, "title": "溧水区突发用工纠纷处置"}]},
+    )
+
+    period: PeriodId | None = None
+    title: Title | None = None
+    text: CaseText | None = None
+    county: RegionCode | None = None
+    activity: Activity | None = None
+    urgent: bool | None = None
+    received_at: ReceivedAt = None
+
+
+class CaseOut(BaseModel):
+    id: int
+    campaign: str
+    city: str
+    period: str
+    title: str
+    text: str
+    county: str | None
+    activity: Activity
+    urgent: bool
+    revision: int
+    etag: str
+    created_by: str
+    created_at: datetime = Field(description="When the first revision was received")
+    submitted_by: str = Field(description="Who sent the current revision")
+    received_at: datetime = Field(description="When the current revision was received")
+    backdated: bool
+    attachments: list[AttachmentOut]

@@ -1,0 +1,372 @@
+"""Campaign-wide computed views. Open to every authenticated role (SPEC 7): the province
+publishes rankings, so a city may see them."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
+
+from app.auth.dependencies import PrincipalDep
+from app.campaigns.definition import Indicator, Table
+from app.campaigns.router import CampaignId
+from app.campaigns.service import get_definition
+from app.computed import views
+from app.computed.compliance import summarize
+from app.computed.memo import cached_view
+from app.computed.schemas import (
+    CityValueOut,
+    ComplianceOut,
+    CountyEventsGoalOut,
+    CountyWeekOut,
+    DeltaOut,
+    DeltasOut,
+    FairsCheckOut,
+    GoalsOut,
+    IndicatorTotalOut,
+    JudgementOut,
+    OpenWarningOut,
+    PostingsGoalOut,
+    QualityOut,
+    ShortfallOut,
+    StatusCounts,
+    TotalsOut,
+)
+from app.core.deps import SessionDep
+from app.core.numbers import json_number
+from app.core.problems import problem_responses
+from app.core.types import utc_now
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["computed"])
+
+TableQuery = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["t1"])]
+CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
+PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="Answer from the data as it stood at this instant (revision history)"),
+]
+ERRORS = problem_responses(401, 403, 404, 422)
+ETAG_NOTE = (
+    " Answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not "
+    "Modified` while nothing changed."
+)
+
+
+@router.get(
+    "/{campaign}/deltas",
+    summary="Weekly deltas per city, indicator and reported period",
+    description="delta = cumulative − cumulative of the previous period the city reported "
+    "that indicator in (0 before the first). `gap`: that previous period is not the one just "
+    "before; `negative`: a decrease." + ETAG_NOTE,
+    response_model=DeltasOut,
+    responses=ERRORS,
+)
+def get_deltas(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    table: TableQuery = None,
+    city: CityQuery = None,
+    indicator: Annotated[str | None, Query(max_length=64)] = None,
+    as_of: AsOf = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+
+    def compute() -> DeltasOut:
+        scope = views.scope_of(session, definition)
+        deltas = views.deltas_view(
+            session, scope, table=table, city=city, indicator=indicator, as_of=as_of
+        )
+        return DeltasOut(
+            campaign=definition.id,
+            as_of=as_of,
+            count=len(deltas),
+            items=[
+                DeltaOut(
+                    city=d.city,
+                    table=d.table,
+                    indicator=d.indicator,
+                    period=d.period,
+                    cumulative=json_number(d.cumulative),
+                    delta=json_number(d.delta),
+                    previous_period=d.previous_period,
+                    gap=d.gap,
+                    negative=d.negative,
+                    revision=d.revision,
+                )
+                for d in deltas
+            ],
+        )
+
+    return cached_view(request, session, definition.id, compute)
+
+
+@router.get(
+    "/{campaign}/totals",
+    summary="Province totals per indicator, with the per-city breakdown",
+    description="Each city's latest cumulative value at or before the period, summed (carried "
+    "forward like a stock). Lists the cities carried forward (`stale`) and those that never "
+    "reported (`missing`). `period` defaults to the latest period that has started." + ETAG_NOTE,
+    response_model=TotalsOut,
+    responses=ERRORS,
+)
+def get_totals(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    table: TableQuery = None,
+    period: PeriodQuery = None,
+    as_of: AsOf = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+    now = utc_now()
+
+    def compute() -> TotalsOut:
+        scope = views.scope_of(session, definition)
+        chosen = (
+            period
+            or views.current_period(
+                scope.periods, (as_of or now).astimezone(definition.zone).date()
+            ).id
+        )
+        items = [
+            IndicatorTotalOut(
+                table=t.id,
+                indicator=total.indicator,
+                name_zh=_indicator(t, total.indicator).name_zh,
+                name_en=_indicator(t, total.indicator).name_en,
+                unit_zh=_indicator(t, total.indicator).unit_zh,
+                total=None if total.total is None else json_number(total.total),
+                cities=[
+                    CityValueOut(
+                        city=v.city,
+                        value=json_number(v.value),
+                        period=v.period,
+                        revision=v.revision,
+                        stale=v.stale,
+                    )
+                    for v in total.cities
+                ],
+                stale=total.stale,
+                missing=total.missing,
+            )
+            for t, total in views.totals_view(
+                session, scope, table=table, period=chosen, as_of=as_of
+            )
+        ]
+        return TotalsOut(campaign=definition.id, period=chosen, as_of=as_of, items=items)
+
+    return cached_view(
+        request, session, definition.id, compute, extra="" if period else _day_bucket(now)
+    )
+
+
+def _indicator(table: Table, key: str) -> Indicator:
+    found = table.indicator(key)
+    assert found is not None
+    return found
+
+
+def _day_bucket(now: datetime) -> str:
+    """Defaults that depend on the clock change at most once a minute."""
+    return now.strftime("%Y-%m-%dT%H:%M")
+
+
+At = Annotated[
+    AwareDatetime | None,
+    Query(description="Judge as of this instant (default: now)"),
+]
+
+
+@router.get(
+    "/{campaign}/goals",
+    summary="Goal tracking: job postings and recruitment events per county and week",
+    description="Postings: actual province total, the linear pace expected by `at`, on track or "
+    "not, and a projection at the latest weekly rate. County events: every county × every "
+    "period started by `at`, events counted from the registry by start date, against the "
+    "requirement (partial weeks ⌈per_week × days / 7⌉)." + ETAG_NOTE,
+    response_model=GoalsOut,
+    responses=ERRORS,
+)
+def get_goals(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    at: At = None,
+    as_of: AsOf = None,
+    city: CityQuery = None,
+    period: PeriodQuery = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+    judged_at = at or utc_now()
+
+    def compute() -> GoalsOut:
+        scope = views.scope_of(session, definition)
+        result = views.goals_view(
+            session, scope, at=judged_at, as_of=as_of, city=city, period=period
+        )
+        p = result.postings
+        weeks = [
+            CountyWeekOut(
+                county=w.county,
+                city=w.city,
+                period=w.period,
+                events=w.events,
+                required=w.required,
+                met=w.met,
+            )
+            for w in result.weeks
+        ]
+        return GoalsOut(
+            campaign=definition.id,
+            at=judged_at,
+            as_of=as_of,
+            postings=PostingsGoalOut(
+                target=p.target,
+                actual=json_number(p.actual),
+                percent=float(p.percent),
+                expected_by_at=json_number(p.expected_by_at),
+                on_track=p.on_track,
+                basis_period=p.basis_period,
+                weekly_rate=None if p.weekly_rate is None else json_number(p.weekly_rate),
+                projected_final=(
+                    None if p.projected_final is None else json_number(p.projected_final)
+                ),
+                reached_on=p.reached_on,
+                projected_reach_date=p.projected_reach_date,
+            ),
+            county_events=CountyEventsGoalOut(
+                per_week=definition.goals.county_events.per_week,
+                county_weeks=len(weeks),
+                met=sum(1 for w in weeks if w.met),
+                share_met=float(result.share_met),
+                matrix=weeks,
+                shortfalls=[
+                    ShortfallOut(**w.model_dump(), missing=s.shortfall)
+                    for w, s in zip(weeks, result.weeks, strict=True)
+                    if not w.met
+                ],
+            ),
+        )
+
+    return cached_view(
+        request, session, definition.id, compute, extra="" if at else _day_bucket(judged_at)
+    )
+
+
+@router.get(
+    "/{campaign}/compliance",
+    summary="Deadline compliance: every city × every deliverable",
+    description="Status judged at `at` (default now): `on_time`, `late` (with how late), "
+    "`missing` (due passed, nothing received) or `not_due`. A table counts as received at its "
+    "first accepted revision; weekly cases at the arrival of the third. Summaries per city "
+    "and per deliverable rank the cities." + ETAG_NOTE,
+    response_model=ComplianceOut,
+    responses=ERRORS,
+)
+def get_compliance(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    at: At = None,
+    as_of: AsOf = None,
+    city: CityQuery = None,
+    period: PeriodQuery = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+    judged_at = at or utc_now()
+
+    def compute() -> ComplianceOut:
+        scope = views.scope_of(session, definition)
+        judgements = views.compliance_view(
+            session, scope, at=judged_at, as_of=as_of, city=city, period=period
+        )
+        return ComplianceOut(
+            campaign=definition.id,
+            at=judged_at,
+            as_of=as_of,
+            items=[
+                JudgementOut(
+                    city=j.city,
+                    deliverable=j.deliverable,
+                    period=j.period,
+                    due=j.due,
+                    received_at=j.received_at,
+                    status=j.status,
+                    late_by_seconds=j.late_by_seconds,
+                )
+                for j in judgements
+            ],
+            by_city={k: StatusCounts(**v) for k, v in summarize(judgements, "city").items()},
+            by_deliverable={
+                k: StatusCounts(**v) for k, v in summarize(judgements, "deliverable").items()
+            },
+        )
+
+    return cached_view(
+        request, session, definition.id, compute, extra="" if at else _day_bucket(judged_at)
+    )
+
+
+@router.get(
+    "/{campaign}/quality",
+    summary="Cross-checks: T1 recruitment events against the registry, open warnings",
+    description="Per city and period, the T1 `fairs_total` delta next to the events registered "
+    "for that city in that period; and every warning (sum rules, decreases) on a current "
+    "revision, linked to the revision history behind it." + ETAG_NOTE,
+    response_model=QualityOut,
+    responses=ERRORS,
+)
+def get_quality(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    as_of: AsOf = None,
+    city: CityQuery = None,
+) -> Response:
+    definition = get_definition(session, campaign)
+
+    def compute() -> QualityOut:
+        scope = views.scope_of(session, definition)
+        checks, warnings = views.quality_view(session, scope, as_of=as_of, city=city)
+        return QualityOut(
+            campaign=definition.id,
+            as_of=as_of,
+            fairs_vs_registry=[
+                FairsCheckOut(
+                    city=c.city,
+                    period=c.period,
+                    fairs_delta=None if c.fairs_delta is None else json_number(c.fairs_delta),
+                    events_registered=c.events_registered,
+                    difference=(
+                        None
+                        if c.fairs_delta is None
+                        else json_number(c.fairs_delta - c.events_registered)
+                    ),
+                )
+                for c in checks
+            ],
+            open_warnings=[
+                OpenWarningOut(
+                    city=w.city,
+                    table=w.table,
+                    period=w.period,
+                    revision=w.revision,
+                    rule=w.warning["rule"],
+                    keys=w.warning["keys"],
+                    message_zh=w.warning["message_zh"],
+                    message_en=w.warning["message_en"],
+                    revisions_url=f"/api/v1/campaigns/{definition.id}/cities/{w.city}/tables/"
+                    f"{w.table}/periods/{w.period}/revisions",
+                )
+                for w in warnings
+            ],
+        )
+
+    return cached_view(request, session, definition.id, compute)

@@ -1,0 +1,285 @@
+"""Set-based reads behind the computed views: one query per kind of record, never one per
+city or county. Current data comes from the head rows; `as_of` from the revision history."""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col, select
+
+from app.campaigns.calendar import Period, period_of_day
+from app.cases.models import HighlightCase
+from app.computed.series import Report
+from app.contacts.models import CityContact
+from app.documents.models import CityDocument
+from app.events.models import RecruitmentEvent, RecruitmentEventRevision
+from app.reporting.models import SnapshotHead, SnapshotRevision
+
+
+def _select(*columns: Any) -> Select[Any]:
+    """SQLAlchemy's select over plain columns (SQLModel's is typed for at most four)."""
+    return select_columns(*columns)
+
+
+def _decimals(values: dict[str, str]) -> dict[str, Decimal]:
+    return {key: Decimal(text) for key, text in values.items()}
+
+
+def load_reports(
+    session: Session,
+    campaign_id: str,
+    *,
+    tables: Sequence[str] | None = None,
+    cities: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+) -> list[Report]:
+    if as_of is None:
+        return _current_reports(session, campaign_id, tables, cities)
+    return _reports_as_of(session, campaign_id, tables, cities, as_of)
+
+
+def _current_reports(
+    session: Session,
+    campaign_id: str,
+    tables: Sequence[str] | None,
+    cities: Sequence[str] | None,
+) -> list[Report]:
+    """The head rows hold each snapshot's current values; warnings come from its revision."""
+    query = _select(
+        SnapshotHead.city_code,
+        SnapshotHead.table_id,
+        SnapshotHead.period_id,
+        SnapshotHead.current_values,
+        SnapshotHead.current_revision,
+        SnapshotHead.updated_at,
+    ).where(col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0)
+    query = _filtered(query, SnapshotHead, tables, cities)
+    return [
+        Report(city, table, period, _decimals(values), revision, received_at)
+        for city, table, period, values, revision, received_at in session.execute(query).all()
+        if received_at is not None
+    ]
+
+
+def current_warnings(
+    session: Session, campaign_id: str
+) -> list[tuple[str, str, str, int, list[dict[str, Any]]]]:
+    """(city, table, period, revision, warnings) of every current revision with warnings."""
+    query = (
+        _select(
+            SnapshotRevision.city_code,
+            SnapshotRevision.table_id,
+            SnapshotRevision.period_id,
+            SnapshotRevision.revision,
+            SnapshotRevision.warnings,
+        )
+        .join(
+            SnapshotHead,
+            (col(SnapshotHead.campaign_id) == col(SnapshotRevision.campaign_id))
+            & (col(SnapshotHead.city_code) == col(SnapshotRevision.city_code))
+            & (col(SnapshotHead.table_id) == col(SnapshotRevision.table_id))
+            & (col(SnapshotHead.period_id) == col(SnapshotRevision.period_id))
+            & (col(SnapshotHead.current_revision) == col(SnapshotRevision.revision)),
+        )
+        .where(col(SnapshotRevision.campaign_id) == campaign_id)
+    )
+    return [
+        (city, table, period, revision, warnings)
+        for city, table, period, revision, warnings in session.execute(query).all()
+        if warnings
+    ]
+
+
+def _reports_as_of(
+    session: Session,
+    campaign_id: str,
+    tables: Sequence[str] | None,
+    cities: Sequence[str] | None,
+    as_of: datetime,
+) -> list[Report]:
+    """The revision current at `as_of` for each city, table and period (one window query)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(
+                SnapshotRevision.city_code,
+                SnapshotRevision.table_id,
+                SnapshotRevision.period_id,
+            ),
+            order_by=(
+                col(SnapshotRevision.received_at).desc(),
+                col(SnapshotRevision.revision).desc(),
+            ),
+        )
+        .label("rank")
+    )
+    columns: list[Any] = [
+        SnapshotRevision.city_code,
+        SnapshotRevision.table_id,
+        SnapshotRevision.period_id,
+        SnapshotRevision.values,
+        SnapshotRevision.revision,
+        SnapshotRevision.received_at,
+        SnapshotRevision.warnings,
+        rank,
+    ]
+    inner = _select(*columns).where(
+        col(SnapshotRevision.campaign_id) == campaign_id,
+        col(SnapshotRevision.received_at) <= as_of,
+    )
+    inner = _filtered(inner, SnapshotRevision, tables, cities)
+    ranked = inner.subquery()
+    names = ("city_code", "table_id", "period_id", "values", "revision", "received_at", "warnings")
+    rows = session.execute(
+        _select(*[ranked.c[name] for name in names]).where(ranked.c.rank == 1)
+    ).all()
+    return [
+        Report(city, table, period, _decimals(values), revision, received_at, warnings)
+        for city, table, period, values, revision, received_at, warnings in rows
+    ]
+
+
+def _filtered(
+    query: Any,
+    model: type[SnapshotHead] | type[SnapshotRevision],
+    tables: Sequence[str] | None,
+    cities: Sequence[str] | None,
+) -> Any:
+    if tables is not None:
+        query = query.where(col(model.table_id).in_(tables))
+    if cities is not None:
+        query = query.where(col(model.city_code).in_(cities))
+    return query
+
+
+def snapshot_receipts(
+    session: Session, campaign_id: str, as_of: datetime | None
+) -> dict[tuple[str, str, str], datetime]:
+    """(city, table, period) -> when the first accepted revision was received."""
+    rows = session.exec(
+        select(
+            SnapshotHead.city_code,
+            SnapshotHead.table_id,
+            SnapshotHead.period_id,
+            SnapshotHead.first_received_at,
+        ).where(
+            col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0
+        )
+    ).all()
+    return {
+        (city, table, period): first
+        for city, table, period, first in rows
+        if first is not None and (as_of is None or first <= as_of)
+    }
+
+
+def contact_receipts(
+    session: Session, campaign_id: str, as_of: datetime | None
+) -> dict[str, datetime]:
+    rows = session.exec(
+        select(CityContact.city_code, CityContact.first_received_at).where(
+            CityContact.campaign_id == campaign_id
+        )
+    ).all()
+    return {city: first for city, first in rows if as_of is None or first <= as_of}
+
+
+def document_receipts(
+    session: Session, campaign_id: str, as_of: datetime | None
+) -> dict[tuple[str, str], datetime]:
+    """(city, kind) -> when the first document of that kind arrived."""
+    query = (
+        _select(CityDocument.city_code, CityDocument.kind, func.min(CityDocument.received_at))
+        .where(col(CityDocument.campaign_id) == campaign_id)
+        .group_by(col(CityDocument.city_code), col(CityDocument.kind))
+    )
+    if as_of is not None:
+        query = query.where(col(CityDocument.received_at) <= as_of)
+    return {(city, kind): first for city, kind, first in session.execute(query).all()}
+
+
+def case_receipt_times(
+    session: Session, campaign_id: str, as_of: datetime | None
+) -> dict[tuple[str, str], list[datetime]]:
+    """(city, period) -> when each case of that week first arrived."""
+    query = select(
+        HighlightCase.city_code, HighlightCase.period_id, HighlightCase.first_received_at
+    ).where(HighlightCase.campaign_id == campaign_id)
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for city, period, first in session.exec(query).all():
+        if as_of is None or first <= as_of:
+            times.setdefault((city, period), []).append(first)
+    return times
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    city: str
+    county: str
+    period: str
+    mode: str
+
+
+def event_counts(
+    session: Session, campaign_id: str, as_of: datetime | None, periods: Sequence[Period]
+) -> Counter[EventFacts]:
+    """How many registered events per city, county, period and mode."""
+    if as_of is None:
+        rows = session.execute(
+            _select(
+                RecruitmentEvent.city_code,
+                RecruitmentEvent.county_code,
+                RecruitmentEvent.period_id,
+                RecruitmentEvent.mode,
+                func.count(),
+            )
+            .where(col(RecruitmentEvent.campaign_id) == campaign_id)
+            .group_by(
+                col(RecruitmentEvent.city_code),
+                col(RecruitmentEvent.county_code),
+                col(RecruitmentEvent.period_id),
+                col(RecruitmentEvent.mode),
+            )
+        ).all()
+        return Counter({EventFacts(*row[:4]): row[4] for row in rows})
+    return _event_counts_as_of(session, campaign_id, as_of, periods)
+
+
+def _event_counts_as_of(
+    session: Session, campaign_id: str, as_of: datetime, periods: Sequence[Period]
+) -> Counter[EventFacts]:
+    """From each event's revision current at `as_of` (the registry keeps every revision)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(RecruitmentEventRevision.event_id),
+            order_by=(
+                col(RecruitmentEventRevision.received_at).desc(),
+                col(RecruitmentEventRevision.revision).desc(),
+            ),
+        )
+        .label("rank")
+    )
+    columns: list[Any] = [RecruitmentEvent.city_code, RecruitmentEventRevision.data, rank]
+    ranked = (
+        _select(*columns)
+        .join(RecruitmentEvent, col(RecruitmentEvent.id) == col(RecruitmentEventRevision.event_id))
+        .where(
+            col(RecruitmentEvent.campaign_id) == campaign_id,
+            col(RecruitmentEventRevision.received_at) <= as_of,
+        )
+        .subquery()
+    )
+    counts: Counter[EventFacts] = Counter()
+    for city, data in session.execute(
+        _select(ranked.c.city_code, ranked.c.data).where(ranked.c.rank == 1)
+    ).all():
+        period = period_of_day(list(periods), date.fromisoformat(data["start_date"]))
+        if period is not None:
+            counts[EventFacts(city, data["county"], period.id, data["mode"])] += 1
+    return counts

@@ -1,0 +1,306 @@
+"""Each computed view: read the plain data (sources), then calculate (pure modules)."""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.campaigns.calendar import Period
+from app.campaigns.definition import CampaignDefinition, Table
+from app.campaigns.service import campaign_deadlines, campaign_periods, get_period, get_table
+from app.computed.compliance import Judgement, ReceiptKey, judge_all, nth_receipt
+from app.computed.deltas import Delta, compute_deltas
+from app.computed.goals import (
+    CountyWeek,
+    PostingsProgress,
+    county_weeks,
+    local_day,
+    postings_progress,
+    share_met,
+    started_periods,
+)
+from app.computed.series import build_series
+from app.computed.sources import (
+    case_receipt_times,
+    contact_receipts,
+    current_warnings,
+    document_receipts,
+    event_counts,
+    load_reports,
+    snapshot_receipts,
+)
+from app.computed.totals import IndicatorTotal, compute_totals, province_series
+from app.core.errors import FieldError, InvalidInput
+from app.regions.models import Region, RegionLevel
+
+
+@dataclass(frozen=True)
+class Scope:
+    definition: CampaignDefinition
+    periods: list[Period]
+
+    @property
+    def order(self) -> dict[str, int]:
+        return {p.id: p.index for p in self.periods}
+
+
+def scope_of(session: Session, definition: CampaignDefinition) -> Scope:
+    return Scope(definition, campaign_periods(session, definition))
+
+
+def chosen_tables(definition: CampaignDefinition, table: str | None) -> list[Table]:
+    return [get_table(definition, table)] if table else list(definition.tables)
+
+
+def chosen_cities(definition: CampaignDefinition, city: str | None) -> list[str]:
+    if city is None:
+        return list(definition.reporting_units)
+    if city not in definition.reporting_units:
+        raise InvalidInput(
+            f"{city} is not a reporting unit of {definition.id}",
+            errors=[FieldError("query.city", "unknown_city", "use a 6-digit city code")],
+        )
+    return [city]
+
+
+def current_period(periods: Sequence[Period], day: date) -> Period:
+    """The latest period that has started on `day` (the first before the campaign starts)."""
+    started = [p for p in periods if p.start <= day]
+    return started[-1] if started else periods[0]
+
+
+def deltas_view(
+    session: Session,
+    scope: Scope,
+    *,
+    table: str | None,
+    city: str | None,
+    indicator: str | None,
+    as_of: datetime | None,
+) -> list[Delta]:
+    tables = chosen_tables(scope.definition, table)
+    if indicator is not None and not any(t.indicator(indicator) for t in tables):
+        raise InvalidInput(
+            f"no indicator {indicator!r} in the chosen table(s)",
+            errors=[
+                FieldError(
+                    "query.indicator", "unknown_indicator", "see GET /campaigns/{id}/tables/{table}"
+                )
+            ],
+        )
+    reports = load_reports(
+        session,
+        scope.definition.id,
+        tables=[t.id for t in tables],
+        cities=chosen_cities(scope.definition, city),
+        as_of=as_of,
+    )
+    deltas = compute_deltas(build_series(reports, scope.order), scope.order)
+    return [d for d in deltas if indicator is None or d.indicator == indicator]
+
+
+def totals_view(
+    session: Session,
+    scope: Scope,
+    *,
+    table: str | None,
+    period: str,
+    as_of: datetime | None,
+) -> list[tuple[Table, IndicatorTotal]]:
+    get_period(scope.periods, period)
+    tables = chosen_tables(scope.definition, table)
+    cities = list(scope.definition.reporting_units)
+    reports = load_reports(session, scope.definition.id, tables=[t.id for t in tables], as_of=as_of)
+    series = build_series(reports, scope.order)
+    return [
+        (t, total)
+        for t in tables
+        for total in compute_totals(
+            series, t.id, [i.key for i in t.indicators], cities, period, scope.order
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class GoalsResult:
+    at: datetime
+    postings: PostingsProgress
+    weeks: list[CountyWeek]
+    share_met: Decimal
+
+
+def county_list(session: Session, definition: CampaignDefinition) -> list[tuple[str, str]]:
+    """(county, city) of every county of the reporting cities, in code order."""
+    rows = session.exec(
+        select(Region.code, Region.parent_code)
+        .where(
+            Region.level == RegionLevel.county,
+            col(Region.parent_code).in_(definition.reporting_units),
+        )
+        .order_by(col(Region.code))
+    ).all()
+    return [(code, parent) for code, parent in rows if parent is not None]
+
+
+def goals_view(
+    session: Session,
+    scope: Scope,
+    *,
+    at: datetime,
+    as_of: datetime | None,
+    city: str | None,
+    period: str | None,
+) -> GoalsResult:
+    definition = scope.definition
+    goal = definition.goals
+    at_day = local_day(at, definition.zone)
+    reports = load_reports(session, definition.id, tables=[goal.postings.table], as_of=as_of)
+    series = build_series(reports, scope.order)
+    cities = list(definition.reporting_units)
+    totals = province_series(
+        series, goal.postings.table, goal.postings.indicator, cities, scope.order
+    )
+    reported = {
+        point.period
+        for (_, table, key), points in series.items()
+        if (table, key) == (goal.postings.table, goal.postings.indicator)
+        for point in points
+    }
+    postings = postings_progress(totals, reported, scope.periods, goal.postings.target, at_day)
+
+    weeks_in_scope = [
+        p for p in started_periods(scope.periods, at_day) if period is None or p.id == period
+    ]
+    if period is not None:
+        get_period(scope.periods, period)
+    counties = [
+        (county, parent)
+        for county, parent in county_list(session, definition)
+        if city is None or parent == chosen_cities(definition, city)[0]
+    ]
+    counts: Counter[tuple[str, str]] = Counter()
+    for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
+        if facts.mode in goal.county_events.modes:
+            counts[(facts.county, facts.period)] += count
+    weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events)
+    return GoalsResult(at, postings, weeks, share_met(weeks))
+
+
+def receipts_by_deliverable(
+    session: Session, definition: CampaignDefinition, as_of: datetime | None
+) -> dict[ReceiptKey, datetime]:
+    """When each deliverable instance counts as received (SPEC 5): a table at its first
+    accepted revision, weekly cases at the arrival of the required n-th case, contacts at
+    their first version, reports at their first document of that kind."""
+    snapshots = snapshot_receipts(session, definition.id, as_of)
+    contacts = contact_receipts(session, definition.id, as_of)
+    documents = document_receipts(session, definition.id, as_of)
+    cases = case_receipt_times(session, definition.id, as_of)
+    receipts: dict[ReceiptKey, datetime] = {}
+    for deliverable in definition.deliverables:
+        if deliverable.table is not None:
+            for (city, table, period), first in snapshots.items():
+                if table == deliverable.table:
+                    receipts[(city, deliverable.id, period)] = first
+        elif deliverable.id == "contacts":
+            for city, first in contacts.items():
+                receipts[(city, deliverable.id, None)] = first
+        elif deliverable.schedule == "weekly":
+            for (city, period), times in cases.items():
+                nth = nth_receipt(times, deliverable.min_count)
+                if nth is not None:
+                    receipts[(city, deliverable.id, period)] = nth
+        else:
+            for (city, kind), first in documents.items():
+                if kind == deliverable.id:
+                    receipts[(city, deliverable.id, None)] = first
+    return receipts
+
+
+def compliance_view(
+    session: Session,
+    scope: Scope,
+    *,
+    at: datetime,
+    as_of: datetime | None,
+    city: str | None,
+    period: str | None,
+) -> list[Judgement]:
+    definition = scope.definition
+    if period is not None:
+        get_period(scope.periods, period)
+    deadlines = [
+        d for d in campaign_deadlines(session, definition) if period is None or d.period == period
+    ]
+    return judge_all(
+        deadlines,
+        receipts_by_deliverable(session, definition, as_of),
+        chosen_cities(definition, city),
+        at,
+    )
+
+
+@dataclass(frozen=True)
+class FairsCheck:
+    city: str
+    period: str
+    fairs_delta: Decimal | None
+    events_registered: int
+
+
+@dataclass(frozen=True)
+class OpenWarning:
+    city: str
+    table: str
+    period: str
+    revision: int
+    warning: dict[str, Any]
+
+
+def quality_view(
+    session: Session,
+    scope: Scope,
+    *,
+    as_of: datetime | None,
+    city: str | None,
+) -> tuple[list[FairsCheck], list[OpenWarning]]:
+    definition = scope.definition
+    cities = chosen_cities(definition, city)
+    fairs_table = definition.goals.postings.table
+    reports = load_reports(session, definition.id, tables=[fairs_table], cities=cities, as_of=as_of)
+    fairs = {
+        (d.city, d.period): d.delta
+        for d in compute_deltas(build_series(reports, scope.order), scope.order)
+        if d.indicator == FAIRS_INDICATOR
+    }
+    registered: Counter[tuple[str, str]] = Counter()
+    for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
+        registered[(facts.city, facts.period)] += count
+    checks = [
+        FairsCheck(c, p, fairs.get((c, p)), registered.get((c, p), 0))
+        for c, p in sorted(set(fairs) | set(registered), key=lambda k: (k[0], scope.order[k[1]]))
+        if c in cities
+    ]
+    if as_of is None:
+        rows = current_warnings(session, definition.id)
+    else:
+        all_reports = load_reports(session, definition.id, cities=cities, as_of=as_of)
+        rows = [
+            (r.city, r.table, r.period, r.revision, [dict(w) for w in r.warnings])
+            for r in all_reports
+        ]
+    warnings = [
+        OpenWarning(c, table, period, revision, dict(w))
+        for c, table, period, revision, found in rows
+        if c in cities
+        for w in found
+    ]
+    return checks, warnings
+
+
+# T1's recruitment events column, compared with the event registry.
+FAIRS_INDICATOR = "fairs_total"

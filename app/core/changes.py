@@ -1,0 +1,59 @@
+"""A per-campaign change counter, bumped by every transaction that writes campaign data.
+
+Computed views key their ETag and memo on it: an unchanged counter means an unchanged answer,
+so a dashboard polling every minute costs one primary-key read.
+"""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import UOWTransaction
+from sqlmodel import Field, Session, SQLModel, select
+
+
+class DataVersion(SQLModel, table=True):
+    __tablename__ = "data_version"
+
+    campaign_id: str = Field(primary_key=True, max_length=32)
+    version: int = Field(default=0)
+
+
+def _touched_campaigns(session: OrmSession) -> set[str]:
+    touched = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        campaign_id = getattr(instance, "campaign_id", None)
+        if isinstance(campaign_id, str) and not isinstance(instance, DataVersion):
+            touched.add(campaign_id)
+    return touched
+
+
+def mark_changed(session: OrmSession, campaign_id: str) -> None:
+    """Bump the counter; call it from writes that bypass the ORM unit of work (bulk inserts)."""
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table: Any = DataVersion.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(campaign_id=campaign_id, version=1)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["campaign_id"], set_={"version": table.c.version + 1}
+        )
+    )
+
+
+def _bump(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
+    for campaign_id in sorted(_touched_campaigns(session)):  # fixed order: no deadlocks
+        mark_changed(session, campaign_id)
+
+
+def install_change_tracking() -> None:
+    if not event.contains(OrmSession, "before_flush", _bump):
+        event.listen(OrmSession, "before_flush", _bump)
+
+
+def data_version(session: Session, campaign_id: str) -> int:
+    version = session.exec(
+        select(DataVersion.version).where(DataVersion.campaign_id == campaign_id)
+    ).first()
+    return version or 0

@@ -1,0 +1,1 @@
+"""Stage progress reports, overall summaries and other documents, with attachments."""

@@ -1,0 +1,1 @@
+"""The registry of recruitment events (招聘活动): the source for the county-week goal."""

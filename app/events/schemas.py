@@ -1,0 +1,154 @@
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema
+
+from app.events.models import Category, Mode
+from app.records.fields import ReceivedAt, RegionCode
+from app.records.text import SingleLine, Title
+
+MAX_BATCH = 5000
+MAX_COUNT = 100_000_000
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+RESERVED_IDS = frozenset({"batch"})
+
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+ExternalId = Annotated[
+    str,
+    Field(
+        pattern=EXTERNAL_ID_PATTERN,
+        description="The city system's own id of the event (letters, digits, . _ : -)",
+        examples=["NJ-2024-000123"],
+    ),
+]
+
+EVENT_EXAMPLE: dict[str, Any] = {
+    "county": "320115",
+    "name": "江宁区2024年春风行动大型招聘会",
+    "start_date": "2024-02-18",
+    "end_date": "2024-02-18",
+    "mode": "offline",
+    "labor_brand": False,
+    "category": "returnees",
+    "venue": "江宁区人力资源市场",
+    "organizer": "江宁区人社局",
+    "employers": 86,
+    "postings_offered": 3200,
+    "attendees": 5400,
+    "intents": 610,
+}
+
+
+class EventFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    county: RegionCode = Field(description="A county (县、市、区) of the city")
+    name: Title
+    start_date: date = Field(description="Local date; the event counts in this date's period")
+    end_date: date
+    mode: Mode
+    labor_brand: StrictBool = Field(default=False, description="劳务品牌专场")
+    category: Category = Category.other
+    venue: Annotated[str, Field(max_length=500), SingleLine] | None = Field(
+        default=None, description="Place or URL"
+    )
+    organizer: Annotated[str, Field(max_length=200), SingleLine] | None = None
+    employers: Count | None = None
+    postings_offered: Count | None = None
+    attendees: Count | None = None
+    intents: Count | None = Field(default=None, description="达成就业意向人数")
+
+
+class EventItem(EventFields):
+    """One event of a batch."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"external_id": "NJ-2024-000123", **EVENT_EXAMPLE}]}
+    )
+
+    external_id: ExternalId
+
+
+class EventIn(EventFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENT_EXAMPLE]})
+
+    external_id: ExternalId | None = Field(
+        default=None, description="Optional; when sent it must equal the address's id"
+    )
+    received_at: ReceivedAt = None
+
+
+_ITEM_SCHEMA = EventItem.model_json_schema(ref_template="#/components/schemas/{model}")
+_ITEM_SCHEMA.pop("$defs", None)
+
+
+class EventBatchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"external_id": "NJ-2024-000123", **EVENT_EXAMPLE}]}]
+        },
+    )
+
+    # Items are validated one by one, so one bad item is reported at its index instead of
+    # refusing the whole batch.
+    items: list[Annotated[dict[str, Any], WithJsonSchema(_ITEM_SCHEMA)]] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"At most {MAX_BATCH} events"
+    )
+    received_at: ReceivedAt = None
+
+
+class EventOut(EventFields):
+    model_config = ConfigDict(extra="ignore")
+
+    external_id: str
+    campaign: str
+    city: str
+    period: str = Field(description="The period of start_date")
+    revision: int
+    first_received_at: datetime
+    submitted_by: str
+    received_at: datetime
+    backdated: bool
+
+
+ItemStatus = Literal["created", "updated", "unchanged", "rejected", "ignored"]
+
+
+class ItemError(BaseModel):
+    field: str = Field(description="e.g. `items.17.county`")
+    code: str
+    message: str
+
+
+class ItemResult(BaseModel):
+    index: int
+    external_id: str | None
+    status: ItemStatus
+    revision: int | None = Field(default=None, description="The event's revision now")
+    errors: list[ItemError] = Field(default_factory=list, description="Why it was rejected")
+
+
+class ImportStats(BaseModel):
+    total: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    ignored: int = Field(description="Valid items not applied because an atomic batch failed")
+
+
+class BatchResult(BaseModel):
+    """An import summary in the manner of DHIS2's: totals, then one line per item."""
+
+    status: Literal["OK", "WARNING", "ERROR"] = Field(
+        description="OK: all applied; WARNING: some rejected; ERROR: nothing applied"
+    )
+    atomic: bool
+    received_at: datetime
+    stats: ImportStats
+    items: list[ItemResult]
+
+
+class EventWriteResult(EventOut):
+    status: Literal["created", "updated", "unchanged"]

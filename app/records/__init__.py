@@ -1,0 +1,1 @@
+"""What the city records (cases, events, contacts, documents, attachments) have in common."""

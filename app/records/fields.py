@@ -1,0 +1,16 @@
+"""Field types the record bodies share."""
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+PeriodId = Annotated[str, Field(pattern=r"^W\d{2}$", examples=["W03"])]
+RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["320102"])]
+
+ReceivedAt = Annotated[
+    AwareDatetime | None,
+    Field(
+        description="Administrators loading a past season only: the original receipt time. "
+        "The write is marked backdated.",
+    ),
+]

@@ -1,0 +1,42 @@
+"""Creating records safely under retries: with an `Idempotency-Key`, a repeated request
+gets the first answer back and creates nothing."""
+
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app.auth.dependencies import CityAccess
+from app.idempotency.service import StoredResponse, request_fingerprint, run_once
+
+
+def create_once(
+    request: Request,
+    session: Session,
+    access: CityAccess,
+    idempotency_key: str | None,
+    body: BaseModel,
+    produce: Callable[[], tuple[BaseModel, str]],
+) -> JSONResponse:
+    """`produce` creates the record and returns it with its address: a 201 with Location
+    (and ETag when the record has one)."""
+
+    def stored() -> StoredResponse:
+        record, location = produce()
+        document = record.model_dump(mode="json")
+        etag = {"ETag": document["etag"]} if "etag" in document else {}
+        return StoredResponse(201, document, {"Location": location, **etag})
+
+    fingerprint = request_fingerprint(
+        request.method,
+        request.url.path,
+        dict(sorted(request.query_params.items())),
+        body.model_dump(mode="json"),
+    )
+    answer = run_once(session, access.principal.client_id, idempotency_key, fingerprint, stored)
+    headers = dict(answer.headers)
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
