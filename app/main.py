@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 from app.auth.router import router as auth_router
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
+from app.computed.router import router as computed_router
 from app.contacts.router import router as contacts_router
+from app.core.changes import install_change_tracking
 from app.core.db import create_db_engine
 from app.core.docs import install_docs
 from app.core.observability import RequestContextMiddleware
@@ -20,6 +22,7 @@ from app.core.problems import install_problem_handlers
 from app.core.settings import Settings, get_settings
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
+from app.exports.router import router as exports_router
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or create_db_engine(settings.sqlalchemy_url)
 
     install_problem_handlers(app)
+    install_change_tracking()
     for router in (
         auth_router,
         regions_router,
@@ -60,6 +64,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         cases_router,
         events_router,
         documents_router,
+        computed_router,
+        exports_router,
         ops_router,
     ):
         app.include_router(router)

@@ -5,6 +5,7 @@ from app.auth.models import ApiClient
 from app.campaigns.models import Campaign, DueOverride
 from app.cases.models import HighlightCase, HighlightCaseRevision
 from app.contacts.models import CityContact, CityContactRevision
+from app.core.changes import DataVersion
 from app.documents.models import CityDocument
 from app.events.models import RecruitmentEvent, RecruitmentEventRevision
 from app.idempotency.models import IdempotencyRecord
@@ -18,6 +19,7 @@ __all__ = [
     "CityContact",
     "CityContactRevision",
     "CityDocument",
+    "DataVersion",
     "DueOverride",
     "HighlightCase",
     "HighlightCaseRevision",

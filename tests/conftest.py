@@ -73,8 +73,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    storage = tmp_path_factory.mktemp("storage")
+    return make_settings(database_url).model_copy(update={"storage_dir": storage})
 
 
 @pytest.fixture(scope="session")

@@ -186,4 +186,3 @@ def test_the_third_case_decides_when_cases_were_received() -> None:
     times = [T0 + timedelta(hours=h) for h in (5, 1, 3, 9)]
     assert nth_receipt(times, 3) == T0 + timedelta(hours=5)
     assert nth_receipt(times[:2], 3) is None
-

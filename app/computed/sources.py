@@ -253,7 +253,21 @@ def event_counts(
 def _event_counts_as_of(
     session: Session, campaign_id: str, as_of: datetime, periods: Sequence[Period]
 ) -> Counter[EventFacts]:
-    """From each event's revision current at `as_of` (the registry keeps every revision)."""
+    """Each event as it stood at `as_of`: its current row if received by then, otherwise its
+    latest archived revision received by then (the registry keeps superseded versions)."""
+    counts: Counter[EventFacts] = Counter()
+    current = session.execute(
+        _select(
+            RecruitmentEvent.city_code,
+            RecruitmentEvent.county_code,
+            RecruitmentEvent.period_id,
+            RecruitmentEvent.mode,
+        ).where(
+            col(RecruitmentEvent.campaign_id) == campaign_id,
+            col(RecruitmentEvent.received_at) <= as_of,
+        )
+    ).all()
+    counts.update(EventFacts(*row) for row in current)
     rank = (
         func.row_number()
         .over(
@@ -265,17 +279,16 @@ def _event_counts_as_of(
         )
         .label("rank")
     )
-    columns: list[Any] = [RecruitmentEvent.city_code, RecruitmentEventRevision.data, rank]
     ranked = (
-        _select(*columns)
+        _select(RecruitmentEvent.city_code, RecruitmentEventRevision.data, rank)
         .join(RecruitmentEvent, col(RecruitmentEvent.id) == col(RecruitmentEventRevision.event_id))
         .where(
             col(RecruitmentEvent.campaign_id) == campaign_id,
+            col(RecruitmentEvent.received_at) > as_of,
             col(RecruitmentEventRevision.received_at) <= as_of,
         )
         .subquery()
     )
-    counts: Counter[EventFacts] = Counter()
     for city, data in session.execute(
         _select(ranked.c.city_code, ranked.c.data).where(ranked.c.rank == 1)
     ).all():

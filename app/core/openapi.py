@@ -61,6 +61,15 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 "description": "Stage progress report, overall summary and other documents, "
                 "with attachments",
             },
+            {
+                "name": "computed",
+                "description": "Deltas, province totals, goals, compliance and quality checks, "
+                "live or `as_of` an instant; ETag/304 for polling dashboards",
+            },
+            {
+                "name": "exports",
+                "description": "附件1/附件2 as xlsx, 附件3 as docx, computed views as CSV",
+            },
             {"name": "operations", "description": "Health, readiness and metrics"},
         ],
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Row, and_, bindparam, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
+from app.core.changes import mark_changed
 from app.core.errors import FieldError, InvalidInput, Locked, NotFound
 from app.events.models import RecruitmentEvent, RecruitmentEventRevision
 from app.events.schemas import RESERVED_IDS, EventItem, ItemStatus
@@ -274,6 +275,8 @@ def write_items(
     if updated:
         _archive(session, [row["event_id"] for row in updated])
         session.execute(update(EVENTS).where(EVENTS.c.id == bindparam("event_id")), updated)
+    if created or updated:
+        mark_changed(session, scope.campaign_id)  # Core writes skip the ORM's flush hook
     return outcomes
 
 

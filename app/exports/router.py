@@ -7,12 +7,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
+from sqlmodel import col, select
 
+from app.attachments.models import Attachment
+from app.attachments.service import attachments_of
+from app.attachments.storage import Storage, StorageDep
 from app.auth.dependencies import Principal, PrincipalDep, check_city
 from app.auth.models import Role
 from app.campaigns.definition import Table
 from app.campaigns.router import CampaignId, TableId
-from app.campaigns.service import get_definition, get_table
+from app.campaigns.service import get_definition, get_period, get_table
+from app.cases.models import HighlightCase
 from app.computed import views
 from app.computed.goals import local_day
 from app.computed.totals import IndicatorTotal
@@ -20,6 +25,7 @@ from app.core.deps import SessionDep
 from app.core.errors import Forbidden
 from app.core.problems import problem_responses
 from app.core.types import utc_now
+from app.exports.cases_docx import CaseEntry, CityCases, Picture, build_cases_docx
 from app.exports.csv import csv_lines
 from app.exports.workbooks import CityColumn, city_workbook, province_workbook
 from app.regions.models import Region
@@ -29,6 +35,7 @@ router = APIRouter(prefix="/api/v1/campaigns", tags=["exports"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
 PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
 AsOf = Annotated[AwareDatetime | None, Query(description="The data as it stood then")]
@@ -235,3 +242,82 @@ def _totals_rows(
             ]
         if total.total is not None:
             yield [period, table.id, total.indicator, "total", total.total, period, False]
+
+
+@router.get(
+    "/{campaign}/exports/cases.docx",
+    summary="附件3 weekly highlight cases as a Word document",
+    description="Grouped by city in official code order; each case with its title, county, "
+    "activity and text, pictures embedded (scaled to the page), other attachments listed by "
+    "name, urgent cases marked. `period` defaults to the latest period that has started.",
+    response_class=Response,
+    responses={
+        200: {"content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+def export_cases(
+    session: SessionDep,
+    principal: PrincipalDep,
+    storage: StorageDep,
+    campaign: CampaignId,
+    period: PeriodQuery = None,
+    city: CityQuery = None,
+) -> Response:
+    _check_reader(principal, city)
+    definition = get_definition(session, campaign)
+    scope = views.scope_of(session, definition)
+    chosen = (
+        get_period(scope.periods, period)
+        if period
+        else views.current_period(scope.periods, local_day(utc_now(), definition.zone))
+    )
+    cities = views.chosen_cities(definition, city)
+    cases = session.exec(
+        select(HighlightCase)
+        .where(
+            HighlightCase.campaign_id == definition.id,
+            HighlightCase.period_id == chosen.id,
+            col(HighlightCase.city_code).in_(cities),
+        )
+        .order_by(col(HighlightCase.city_code), col(HighlightCase.id))
+    ).all()
+    files = attachments_of(session, "case", [c.id for c in cases if c.id is not None])
+    codes = {*cities, *(c.county_code for c in cases if c.county_code)}
+    names = dict(
+        session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes))).all()
+    )
+    grouped = [
+        CityCases(
+            names.get(code, code),
+            [
+                _case_entry(case, files.get(case.id or 0, []), names, storage)
+                for case in cases
+                if case.city_code == code
+            ],
+        )
+        for code in cities
+    ]
+    label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
+    body = build_cases_docx(definition.name_zh, label, grouped)
+    suffix = f"-{city}" if city else ""
+    return _attachment(body, DOCX, f"{definition.id}-cases-{chosen.id}{suffix}.docx")
+
+
+def _case_entry(
+    case: HighlightCase, files: Sequence[Attachment], names: dict[str, str], storage: Storage
+) -> CaseEntry:
+    pictures = [
+        Picture(f.filename, b"".join(storage.read(f.storage_key)))
+        for f in files
+        if f.kind == "picture"
+    ]
+    return CaseEntry(
+        title=case.title,
+        county=names.get(case.county_code) if case.county_code else None,
+        activity=case.activity,
+        text=case.text,
+        urgent=case.urgent,
+        pictures=pictures,
+        other_files=[f.filename for f in files if f.kind != "picture"],
+    )

@@ -1,0 +1,261 @@
+"""Goals, compliance and quality over the API, from records loaded at known receipt times."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+Auth = Callable[..., dict[str, str]]
+CAMPAIGN = "/api/v1/campaigns/js-2024"
+CITY = CAMPAIGN + "/cities/{city}"
+
+
+def load(
+    client: TestClient, admin: dict[str, str], method: str, path: str, body: dict[str, Any]
+) -> None:
+    response = client.request(method, path, json=body, headers=admin)
+    assert response.status_code in (200, 201), response.text
+
+
+def event(county: str, day: str, n: int, mode: str = "offline") -> dict[str, Any]:
+    return {
+        "external_id": f"{county}-{day}-{n}",
+        "county": county,
+        "name": f"招聘会{n}",
+        "start_date": day,
+        "end_date": day,
+        "mode": mode,
+    }
+
+
+@pytest.fixture
+def records(client: TestClient, auth: Auth) -> dict[str, str]:
+    admin = auth("admin")
+    nanjing = CITY.format(city="320100")
+    # contacts on time for Nanjing, late (by 1 s) for Wuxi
+    load(
+        client,
+        admin,
+        "PUT",
+        nanjing + "/contacts",
+        {
+            "name": "王敏",
+            "phone": "025-83201234",
+            "email": "jiuye@nanjing.gov.cn",
+            "received_at": "2024-01-26T17:30:00+08:00",
+        },
+    )
+    load(
+        client,
+        admin,
+        "PUT",
+        CITY.format(city="320200") + "/contacts",
+        {
+            "name": "李强",
+            "phone": "13812345678",
+            "email": "a@wuxi.gov.cn",
+            "received_at": "2024-01-26T17:30:01+08:00",
+        },
+    )
+    # T1 W04 for Nanjing on the Sunday make-up day, before the shifted due time
+    load(
+        client,
+        admin,
+        "PUT",
+        nanjing + "/tables/t1/periods/W04",
+        {
+            "values": {"fairs_total": 6, "postings_total": 120_000},
+            "received_at": "2024-02-18T17:00:00+08:00",
+        },
+    )
+    load(
+        client,
+        admin,
+        "PUT",
+        nanjing + "/tables/t1/periods/W03",
+        {
+            "values": {"fairs_total": 2, "postings_total": 60_000},
+            "received_at": "2024-02-09T18:30:00+08:00",
+        },
+    )
+    # three cases for W03: the third arrives after the due time
+    for hour in ("10:00", "12:00", "18:00"):
+        load(
+            client,
+            admin,
+            "POST",
+            nanjing + "/cases",
+            {
+                "period": "W03",
+                "title": f"案例 {hour}",
+                "text": "招聘活动",
+                "activity": "visit",
+                "received_at": f"2024-02-09T{hour}:00+08:00",
+            },
+        )
+    load(
+        client,
+        admin,
+        "POST",
+        nanjing + "/documents",
+        {
+            "kind": "stage_report",
+            "title": "阶段性进展",
+            "text": "……",
+            "received_at": "2024-02-28T09:00:00+08:00",
+        },
+    )
+    # events: Xuanwu (320102) gets 3 in W04, 1 in W01; Qinhuai (320104) 2 in W04
+    items = [event("320102", "2024-02-12", n) for n in range(3)]
+    items += [event("320102", "2024-01-25", 9, "online")]
+    items += [event("320104", "2024-02-14", n) for n in range(2)]
+    load(
+        client,
+        admin,
+        "POST",
+        nanjing + "/events/batch",
+        {"items": items, "received_at": "2024-02-16T12:00:00+08:00"},
+    )
+    return admin
+
+
+def test_compliance_statuses(client: TestClient, records: dict[str, str], auth: Auth) -> None:
+    response = client.get(
+        CAMPAIGN + "/compliance",
+        headers=auth("reporter", "320300"),
+        params={"at": "2024-02-20T00:00:00+08:00"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    items = {(i["city"], i["deliverable"], i["period"]): i for i in body["items"]}
+    assert items[("320100", "contacts", None)]["status"] == "on_time"
+    late = items[("320200", "contacts", None)]
+    assert (late["status"], late["late_by_seconds"]) == ("late", 1)
+    assert items[("320300", "contacts", None)]["status"] == "missing"
+    assert items[("320100", "t1", "W04")]["status"] == "on_time"
+    assert items[("320100", "t1", "W04")]["due"] == "2024-02-18T17:30:00+08:00"
+    assert (
+        items[("320100", "t1", "W03")]["status"],
+        items[("320100", "t1", "W03")]["late_by_seconds"],
+    ) == ("late", 3600)
+    cases = items[("320100", "cases", "W03")]
+    assert cases["status"] == "late" and cases["received_at"].startswith("2024-02-09T10:00")
+    assert items[("320100", "t2", "W04")]["status"] == "missing"
+    assert items[("320100", "stage_report", None)]["status"] == "not_due"
+    assert items[("320100", "t1", "W05")]["status"] == "not_due"
+    assert body["by_city"]["320100"]["on_time"] >= 2
+    assert sum(body["by_deliverable"]["contacts"].values()) == 13
+
+    later = client.get(
+        CAMPAIGN + "/compliance",
+        headers=records,
+        params={"at": "2024-03-01T00:00:00+08:00", "city": "320100", "period": "W03"},
+    ).json()
+    assert {(i["deliverable"], i["status"]) for i in later["items"]} == {
+        ("t1", "late"),
+        ("t2", "missing"),
+        ("cases", "late"),
+    }
+
+
+def test_compliance_as_of_ignores_later_receipts(
+    client: TestClient, records: dict[str, str]
+) -> None:
+    body = client.get(
+        CAMPAIGN + "/compliance",
+        headers=records,
+        params={
+            "at": "2024-02-20T00:00:00+08:00",
+            "as_of": "2024-02-01T00:00:00+08:00",
+            "city": "320100",
+        },
+    ).json()
+    statuses = {(i["deliverable"], i["period"]): i["status"] for i in body["items"]}
+    assert statuses[("contacts", None)] == "on_time"
+    assert statuses[("t1", "W04")] == "missing"
+
+
+def test_goals_postings_and_county_weeks(client: TestClient, records: dict[str, str]) -> None:
+    response = client.get(
+        CAMPAIGN + "/goals",
+        headers=records,
+        params={"at": "2024-02-20T12:00:00+08:00", "city": "320100"},
+    )
+    assert response.status_code == 200
+    goals = response.json()
+    postings = goals["postings"]
+    assert postings["target"] == 1_000_000 and postings["actual"] == 120_000
+    assert postings["basis_period"] == "W04" and postings["weekly_rate"] == 60_000
+    assert postings["on_track"] is False
+    weeks = {(w["county"], w["period"]): w for w in goals["county_events"]["matrix"]}
+    assert (weeks[("320102", "W04")]["events"], weeks[("320102", "W04")]["met"]) == (3, True)
+    assert (weeks[("320102", "W01")]["required"], weeks[("320102", "W01")]["met"]) == (1, True)
+    assert (weeks[("320104", "W04")]["events"], weeks[("320104", "W04")]["met"]) == (2, False)
+    assert {w["period"] for w in goals["county_events"]["matrix"]} == {
+        "W01",
+        "W02",
+        "W03",
+        "W04",
+        "W05",
+    }
+    assert goals["county_events"]["county_weeks"] == 11 * 5
+    shortfall = next(
+        s
+        for s in goals["county_events"]["shortfalls"]
+        if (s["county"], s["period"]) == ("320104", "W04")
+    )
+    assert shortfall["missing"] == 1
+
+
+def test_goals_as_of_counts_events_as_they_stood(
+    client: TestClient, records: dict[str, str]
+) -> None:
+    nanjing = CITY.format(city="320100")
+    moved = event("320102", "2024-02-12", 0) | {"county": "320104"}
+    load(
+        client,
+        records,
+        "PUT",
+        nanjing + "/events/320102-2024-02-12-0",
+        {k: v for k, v in moved.items() if k != "external_id"}
+        | {"received_at": "2024-02-17T12:00:00+08:00"},
+    )
+    params = {"at": "2024-02-20T12:00:00+08:00", "city": "320100", "period": "W04"}
+    now = client.get(CAMPAIGN + "/goals", headers=records, params=params).json()
+    then = client.get(
+        CAMPAIGN + "/goals", headers=records, params=params | {"as_of": "2024-02-16T23:00:00+08:00"}
+    ).json()
+    count = {(w["county"]): w["events"] for w in now["county_events"]["matrix"]}
+    count_then = {(w["county"]): w["events"] for w in then["county_events"]["matrix"]}
+    assert (count["320102"], count["320104"]) == (2, 3)
+    assert (count_then["320102"], count_then["320104"]) == (3, 2)
+
+
+def test_quality_cross_checks_and_open_warnings(
+    client: TestClient, records: dict[str, str]
+) -> None:
+    nanjing = CITY.format(city="320100")
+    load(
+        client,
+        records,
+        "PUT",
+        nanjing + "/tables/t1/periods/W05",
+        {"values": {"fairs_total": 5, "fairs_online": 1, "fairs_offline": 1}},
+    )
+    body = client.get(CAMPAIGN + "/quality", headers=records, params={"city": "320100"}).json()
+    checks = {c["period"]: c for c in body["fairs_vs_registry"]}
+    assert checks["W04"] == {
+        "city": "320100",
+        "period": "W04",
+        "fairs_delta": 4,
+        "events_registered": 5,
+        "difference": -1,
+    }
+    assert checks["W01"]["fairs_delta"] is None and checks["W01"]["events_registered"] == 1
+    rules = {(w["period"], w["rule"]) for w in body["open_warnings"]}
+    assert rules == {("W05", "decrease"), ("W05", "t1.fairs_split")}
+    assert all(
+        w["revisions_url"].endswith("/tables/t1/periods/W05/revisions")
+        for w in body["open_warnings"]
+    )

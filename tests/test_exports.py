@@ -1,0 +1,199 @@
+"""Exports: the official tables as xlsx (with an exact round trip), 附件3 as docx, CSV."""
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import docx
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.samples import png
+
+Auth = Callable[..., dict[str, str]]
+CAMPAIGN = "/api/v1/campaigns/js-2024"
+SNAPSHOT = CAMPAIGN + "/cities/{city}/tables/t1/periods/{period}"
+NANJING_W02 = {
+    "publicity_materials": 12000,
+    "fairs_total": 35,
+    "fairs_online": 20,
+    "fairs_offline": 15,
+    "postings_total": 8200,
+    "recruitment_funds": 12.5,
+    "employment_subsidies": 300.1234,
+}
+
+
+@pytest.fixture
+def filed(client: TestClient, auth: Auth) -> dict[str, str]:
+    admin = auth("admin")
+    filings = (
+        ("320100", "W02", NANJING_W02, "2024-02-02T12:00:00+08:00"),
+        ("320200", "W01", {"fairs_total": 4, "postings_total": 900}, "2024-01-26T12:00:00+08:00"),
+    )
+    for city, period, values, received_at in filings:
+        response = client.put(
+            SNAPSHOT.format(city=city, period=period),
+            json={"values": values, "received_at": received_at},
+            headers=admin,
+        )
+        assert response.status_code == 200, response.text
+    return admin
+
+
+def workbook(content: bytes) -> Any:
+    return openpyxl.load_workbook(io.BytesIO(content))
+
+
+def test_a_city_file_round_trips_exactly(
+    client: TestClient, filed: dict[str, str], auth: Auth
+) -> None:
+    nanjing = auth("reporter", "320100")
+    exported = client.get(
+        CAMPAIGN + "/exports/t1.xlsx", params={"period": "W02", "city": "320100"}, headers=nanjing
+    )
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    sheet = workbook(exported.content).active
+    cells = {c.coordinate: c for row in sheet.iter_rows() for c in row}
+    assert cells["A1"].value == "春风行动专项活动开展情况统计表"
+    assert cells["A2"].value == "填报单位：南京市"
+    assert [cells[f"{col}5"].value for col in "ABCD"] == ["序号", 1, 2, 3]
+    assert cells["B6"].value == 12000 and cells["B6"].number_format == "0"
+    assert cells["S6"].value == pytest.approx(300.1234) and cells["S6"].number_format == "0.0000"
+    assert cells["E6"].value == 15 and cells["F6"].value is None  # F: not reported
+    assert "D3:F3" in {str(r) for r in sheet.merged_cells.ranges}  # 其中 over 3..5
+
+    reimported = client.post(
+        CAMPAIGN + "/cities/320100/tables/t1/imports",
+        params={"period": "W03"},
+        headers=nanjing,
+        files={"file": ("back.xlsx", exported.content, "application/x")},
+    )
+    assert reimported.status_code == 200, reimported.text
+    again = client.get(SNAPSHOT.format(city="320100", period="W03"), headers=nanjing).json()
+    assert again["values"] == NANJING_W02
+
+
+def test_the_province_file_has_every_city_and_a_total(
+    client: TestClient, filed: dict[str, str]
+) -> None:
+    exported = client.get(CAMPAIGN + "/exports/t1.xlsx", params={"period": "W02"}, headers=filed)
+    book = workbook(exported.content)
+    assert len(book.sheetnames) == 14 and book.sheetnames[1] == "南京市"
+    province = book.worksheets[0]
+    labels = [province.cell(row, 1).value for row in range(6, 20)]
+    assert labels[0] == "南京市" and labels[1] == "无锡市" and labels[-1] == "合计"
+    totals = client.get(
+        CAMPAIGN + "/totals", params={"table": "t1", "period": "W02"}, headers=filed
+    ).json()
+    api_total = {i["indicator"]: i["total"] for i in totals["items"]}
+    assert province.cell(19, 3).value == api_total["fairs_total"] == 39
+    assert province.cell(19, 7).value == api_total["postings_total"] == 9100
+    assert province.cell(7, 3).value == 4  # Wuxi carried forward from W01
+    assert province.cell(8, 3).value is None  # Xuzhou never reported: empty, not 0
+
+
+def test_the_province_file_is_not_for_reporters(client: TestClient, auth: Auth) -> None:
+    nanjing = auth("reporter", "320100")
+    assert client.get(CAMPAIGN + "/exports/t1.xlsx", headers=nanjing).status_code == 403
+    other = client.get(CAMPAIGN + "/exports/t1.xlsx", params={"city": "320200"}, headers=nanjing)
+    assert other.status_code == 403
+
+
+def test_csv_exports_have_a_bom_and_stable_columns(
+    client: TestClient, filed: dict[str, str]
+) -> None:
+    response = client.get(CAMPAIGN + "/exports/deltas.csv", headers=filed)
+    assert response.status_code == 200
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "city",
+        "table",
+        "indicator",
+        "period",
+        "cumulative",
+        "delta",
+        "previous_period",
+        "gap",
+        "negative",
+        "revision",
+    ]
+    assert ["320100", "t1", "fairs_total", "W02", "35", "35", "", "True", "False", "1"] in rows
+    compliance = client.get(
+        CAMPAIGN + "/exports/compliance.csv",
+        headers=filed,
+        params={"at": "2024-02-03T00:00:00+08:00", "period": "W02"},
+    )
+    table = list(csv.DictReader(io.StringIO(compliance.content.decode("utf-8-sig"))))
+    assert {r["status"] for r in table if r["deliverable"] == "t1"} == {"on_time", "missing"}
+    totals = client.get(
+        CAMPAIGN + "/exports/totals.csv", headers=filed, params={"table": "t1", "period": "W02"}
+    )
+    lines = list(csv.DictReader(io.StringIO(totals.content.decode("utf-8-sig"))))
+    total = next(r for r in lines if r["indicator"] == "fairs_total" and r["city"] == "total")
+    assert total["value"] == "39"
+    weeks = client.get(
+        CAMPAIGN + "/exports/county-weeks.csv",
+        headers=filed,
+        params={"at": "2024-02-03T00:00:00+08:00", "city": "320100"},
+    )
+    assert (
+        weeks.content.decode("utf-8-sig").splitlines()[0]
+        == "county,city,period,events,required,met"
+    )
+    assert client.get(CAMPAIGN + "/exports/nothing.csv", headers=filed).status_code == 422
+
+
+def test_weekly_cases_as_a_word_document(client: TestClient, auth: Auth) -> None:
+    admin = auth("admin")
+    cases = CAMPAIGN + "/cities/320100/cases"
+    first = client.post(
+        cases,
+        headers=admin,
+        json={
+            "period": "W03",
+            "title": "直播带岗专场",
+            "text": "第一段。\n第二段。",
+            "county": "320117",
+            "activity": "jobs_nearby",
+        },
+    )
+    assert first.status_code == 201, first.text
+    uploaded = client.post(
+        f"{cases}/{first.json()['id']}/attachments",
+        headers=admin,
+        files={"file": ("现场.png", png(), "image/png")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    urgent = client.post(
+        cases,
+        headers=admin,
+        json={
+            "period": "W03",
+            "title": "企业欠薪舆情",
+            "text": "已妥善处置。",
+            "activity": "visit",
+            "urgent": True,
+        },
+    )
+    assert urgent.status_code == 201
+
+    response = client.get(CAMPAIGN + "/exports/cases.docx", params={"period": "W03"}, headers=admin)
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.content))
+    texts = [p.text for p in document.paragraphs]
+    assert "南京市" in texts and "无锡市" in texts
+    assert "直播带岗专场" in texts and "【重要舆情/突发事件】企业欠薪舆情" in texts
+    assert "县（市、区）：溧水区　活动：送岗到身边" in texts
+    assert "第二段。" in texts
+    assert len(document.inline_shapes) == 1
+    mine = client.get(
+        CAMPAIGN + "/exports/cases.docx",
+        params={"period": "W03", "city": "320100"},
+        headers=auth("reporter", "320100"),
+    )
+    assert mine.status_code == 200
