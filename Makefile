@@ -32,3 +32,8 @@ openapi: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.snapshot_put
+	$(BIN)/python -m bench.events_ingest
+	$(BIN)/python -m bench.national_views

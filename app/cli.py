@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -112,6 +113,40 @@ def _clients(args: argparse.Namespace, settings: Settings) -> None:
             )
 
 
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from app.bulk.loader import load_events, load_snapshots, read_records
+    from app.records.receipt import Receipt
+
+    records = read_records(args.file)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    actor = f"cli:{args.actor}"
+    with tqdm(total=len(records), unit="rows", desc=f"loading {args.kind}", file=sys.stderr) as bar:
+        if args.kind == "events":
+            if not args.city:
+                raise ValueError("--city is required for events")
+            claimed = datetime.fromisoformat(args.received_at) if args.received_at else None
+            receipt = Receipt(
+                actor, (claimed or datetime.now(UTC)).astimezone(UTC), backdated=claimed is not None
+            )
+            report = load_events(engine, args.campaign, args.city, records, receipt, bar.update)
+        else:
+            report = load_snapshots(engine, args.campaign, records, actor, bar.update)
+    engine.dispose()
+    print(
+        json.dumps(
+            {
+                "counts": dict(report.counts),
+                "problems": report.problems[:100],
+                "more_problems": max(len(report.problems) - 100, 0),
+            },
+            ensure_ascii=False,
+        )
+    )
+    return 1 if report.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     disable = client_commands.add_parser("disable", help="disable a client; its tokens stop")
     disable.add_argument("client_id")
 
+    load = commands.add_parser(
+        "load", help="bulk-load events or snapshots from a file, with a progress bar"
+    )
+    load.add_argument("kind", choices=["events", "snapshots"])
+    load.add_argument("file", type=Path, help="JSON Lines, a JSON array, or CSV with a header")
+    load.add_argument("--campaign", default="js-2024")
+    load.add_argument("--city", help="the city whose events these are (events only)")
+    load.add_argument(
+        "--received-at",
+        help="events only: the original receipt time (ISO "
+        "8601 with offset); the revisions are marked backdated",
+    )
+    load.add_argument("--actor", default="admin", help="recorded as cli:ACTOR")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
     return parser
@@ -147,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepare_database(settings).dispose()
         elif args.command == "clients":
             _clients(args, settings)
+        elif args.command == "load":
+            return _load(args, settings)
         else:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(openapi_document(), encoding="utf-8")

@@ -4,9 +4,9 @@ import pytest
 from pydantic import BaseModel
 
 from app.core.errors import InvalidInput, PreconditionFailed
+from app.core.text import Title, text_problem
 from app.records.pagination import decode_cursor, encode_cursor, next_cursor
 from app.records.revisions import check_if_match, content_sha256, field_changes
-from app.records.text import Title, text_problem
 
 
 class Titled(BaseModel):

@@ -293,3 +293,17 @@ def test_body_shape_errors_are_problems(client: TestClient, nanjing: dict[str, s
     response = client.put(url(), json={"valeus": {}}, headers=nanjing)
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"values", "valeus"}
+
+
+def test_control_characters_in_text_are_refused_not_stored(
+    client: TestClient, nanjing: dict[str, str], auth: Auth
+) -> None:
+    response = put(client, nanjing, T1_W02, note="bad\x00note")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "note"
+    lock = client.put(
+        "/api/v1/campaigns/js-2024/periods/W02/lock",
+        json={"reason": "x\x00"},
+        headers=auth("admin"),
+    )
+    assert lock.status_code == 422

@@ -1,10 +1,12 @@
 """What the campaign endpoints send and receive."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from app.campaigns.definition import Indicator, Rule
+from app.core.text import SingleLine
 from app.regions.models import RegionPublic
 
 
@@ -50,7 +52,7 @@ class TableCatalogue(BaseModel):
 
 class DueOverrideIn(BaseModel):
     due: AwareDatetime = Field(description="The new due instant, with its UTC offset")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Field(min_length=1, max_length=500), SingleLine]
 
     model_config = {
         "json_schema_extra": {

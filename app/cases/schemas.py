@@ -5,8 +5,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.schemas import AttachmentOut
 from app.cases.models import Activity
+from app.core.text import Multiline, Title
 from app.records.fields import PeriodId, ReceivedAt, RegionCode
-from app.records.text import Multiline, Title
 
 MAX_CASE_TEXT = 10_000
 CaseText = Annotated[str, Field(min_length=1, max_length=MAX_CASE_TEXT), Multiline]

@@ -92,12 +92,10 @@ def deltas_view(
                 )
             ],
         )
+    # Filter in SQL only for one city: a long IN list of every city gains nothing.
+    cities = chosen_cities(scope.definition, city) if city else None
     reports = load_reports(
-        session,
-        scope.definition.id,
-        tables=[t.id for t in tables],
-        cities=chosen_cities(scope.definition, city),
-        as_of=as_of,
+        session, scope.definition.id, tables=[t.id for t in tables], cities=cities, as_of=as_of
     )
     deltas = compute_deltas(build_series(reports, scope.order), scope.order)
     return [d for d in deltas if indicator is None or d.indicator == indicator]
@@ -271,7 +269,13 @@ def quality_view(
     definition = scope.definition
     cities = chosen_cities(definition, city)
     fairs_table = definition.goals.postings.table
-    reports = load_reports(session, definition.id, tables=[fairs_table], cities=cities, as_of=as_of)
+    reports = load_reports(
+        session,
+        definition.id,
+        tables=[fairs_table],
+        cities=[city] if city else None,
+        as_of=as_of,
+    )
     fairs = {
         (d.city, d.period): d.delta
         for d in compute_deltas(build_series(reports, scope.order), scope.order)
@@ -288,7 +292,9 @@ def quality_view(
     if as_of is None:
         rows = current_warnings(session, definition.id)
     else:
-        all_reports = load_reports(session, definition.id, cities=cities, as_of=as_of)
+        all_reports = load_reports(
+            session, definition.id, cities=[city] if city else None, as_of=as_of
+        )
         rows = [
             (r.city, r.table, r.period, r.revision, [dict(w) for w in r.warnings])
             for r in all_reports

@@ -4,8 +4,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.contacts.formats import normalize_email, normalize_phone
+from app.core.text import SingleLine
 from app.records.fields import ReceivedAt
-from app.records.text import SingleLine
 
 Phone = Annotated[str, Field(min_length=7, max_length=40), AfterValidator(normalize_phone)]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalize_email)]

@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.campaigns.definition import read_definition_file
+from app.campaigns.service import DEFINITIONS_DIR
 from app.core.problems import Problem
 
 API_DESCRIPTION = """
@@ -22,7 +24,40 @@ reads only that city), `viewer` (reads everything), `admin` (also manages deadli
 each offending field, and the `request_id` also sent in the `X-Request-ID` header.
 
 **Reference data** (regions, campaigns, periods, indicator catalogues) is public.
+
+## The reporting flow
+
+1. Every Friday before close of business (17:30 Asia/Shanghai; a holiday moves the due day to
+   the next working day, see `GET /campaigns/{id}/periods`), each city `PUT`s its cumulative
+   figures for T1 and T2 to `/campaigns/{id}/cities/{city}/tables/{table}/periods/{period}`
+   (or uploads the official xlsx to `…/imports`), and posts at least three highlight cases.
+2. A resubmission is a new revision; nothing is overwritten. `Idempotency-Key` makes retries
+   safe, `If-Match` protects a correction from a concurrent one.
+3. Recruitment events go to the registry (`…/events/batch`), the source of the "3 events per
+   county per week" goal; contacts, the stage report and the final summary at their dates.
+4. The province reads `/deltas`, `/totals`, `/goals`, `/compliance` and `/quality` (each also
+   `as_of` an instant), and exports the official tables under `/exports`.
 """.strip()
+
+
+def indicator_reference() -> str:
+    """Every indicator of every shipped campaign, with its Chinese and English label."""
+    sections = []
+    for path in sorted(DEFINITIONS_DIR.glob("*.yaml")):
+        definition = read_definition_file(path)
+        for table in definition.tables:
+            rows = [
+                f"| {i.seq} | `{i.key}` | {i.name_zh} | {i.name_en} | {i.unit_zh} / {i.unit_en} "
+                f"| {f'`{i.parent}`' if i.parent else ''} |"
+                for i in table.indicators
+            ]
+            sections.append(
+                f"### `{definition.id}` table `{table.id}`: {table.attachment} "
+                f"{table.title_zh} ({table.title_en})\n\n"
+                "| 序号 | key | 中文 | English | unit | 其中 of |\n|---|---|---|---|---|---|\n"
+                + "\n".join(rows)
+            )
+    return "## Indicators\n\n" + "\n\n".join(sections)
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -31,7 +66,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title,
         version=app.version,
-        description=API_DESCRIPTION,
+        description=API_DESCRIPTION + "\n\n" + indicator_reference(),
         routes=app.routes,
         tags=[
             {"name": "auth", "description": "Access tokens (OAuth2 client credentials)"},

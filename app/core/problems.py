@@ -164,12 +164,76 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
+_EXAMPLES: dict[int, tuple[str, list[dict[str, str]]]] = {
+    400: ("the request cannot be processed", []),
+    401: ("a bearer access token is required", []),
+    403: ("client 'reporter-320100-1a2b3c4d' reports for 320100 and may not touch 320200", []),
+    404: ("320200 has not submitted t1 for W03", []),
+    409: ("this case already has 20 attachments, the most allowed", []),
+    412: ('If-Match does not match the current revision (current ETag: "r3-9f2c…")', []),
+    413: (
+        "the file is larger than 2097152 bytes",
+        [{"field": "file", "code": "too_large", "message": "at most 2097152 bytes"}],
+    ),
+    415: (
+        "the file is neither an .xlsx workbook nor a UTF-8 CSV",
+        [
+            {
+                "field": "file",
+                "code": "unsupported_type",
+                "message": "upload the official .xlsx or a CSV",
+            }
+        ],
+    ),
+    422: (
+        "2 rule violation(s); nothing was stored",
+        [
+            {
+                "field": "values.fairs_online",
+                "code": "part_exceeds_total",
+                "message": "fairs_online (12) exceeds its total fairs_total (10)",
+            },
+            {
+                "field": "values.publicity_materials",
+                "code": "negative",
+                "message": "publicity_materials must not be negative (-1)",
+            },
+        ],
+    ),
+    423: (
+        "W03 is locked for every city since 2024-02-10T09:00:00+00:00 (已汇总上报); "
+        "ask the province to unlock it",
+        [],
+    ),
+    503: ("the database is not reachable", []),
+}
+
+
+def _example(status: int) -> dict[str, Any]:
+    title = _STATUS_TITLES.get(status, "Error")
+    detail, errors = _EXAMPLES.get(status, (title.lower(), []))
+    return {
+        "type": PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": "/api/v1/campaigns/js-2024/cities/320100/tables/t1/periods/W03",
+        "request_id": "5f0c6f0e6a7d4c1b9f4f2b8f0d1e2a3b",
+        "errors": errors,
+    }
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the given error statuses, all problem+json."""
     return {
         status: {
             "description": _STATUS_TITLES.get(status, "Error"),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                PROBLEM_MEDIA_TYPE: {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "example": _example(status),
+                }
+            },
         }
         for status in statuses
     }

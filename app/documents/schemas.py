@@ -4,9 +4,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.schemas import AttachmentOut
+from app.core.text import Multiline, Title
 from app.documents.models import DocumentKind
 from app.records.fields import ReceivedAt
-from app.records.text import Multiline, Title
 
 MAX_DOCUMENT_TEXT = 100_000
 

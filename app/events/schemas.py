@@ -3,9 +3,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema
 
+from app.core.text import SingleLine, Title
 from app.events.models import Category, Mode
 from app.records.fields import ReceivedAt, RegionCode
-from app.records.text import SingleLine, Title
 
 MAX_BATCH = 5000
 MAX_COUNT = 100_000_000

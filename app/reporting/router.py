@@ -21,6 +21,7 @@ from app.campaigns.service import get_definition, get_table
 from app.core.deps import SessionDep, SettingsDep
 from app.core.numbers import json_number
 from app.core.problems import problem_responses
+from app.core.text import Multiline
 from app.core.types import utc_now
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
 from app.reporting import locks, snapshots
@@ -244,7 +245,7 @@ async def import_snapshot(
     file: Annotated[UploadFile, File(description="The filled-in .xlsx or .csv")],
     strict: bool = False,
     dry_run: bool = False,
-    note: Annotated[str | None, Query(max_length=2000)] = None,
+    note: Annotated[str | None, Query(max_length=2000), Multiline] = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     if_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.numbers import json_number
+from app.core.text import Multiline, SingleLine
 from app.reporting.models import SnapshotRevision
 from app.reporting.snapshots import etag_of
 
@@ -35,7 +36,7 @@ class SnapshotIn(BaseModel):
         "key means 'not reported', never 0.",
         json_schema_extra={"additionalProperties": {"type": "number"}},
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str, Field(max_length=2000), Multiline] | None = None
     received_at: AwareDatetime | None = Field(
         default=None,
         description="Administrators loading a past season only: the original receipt time. "
@@ -108,7 +109,7 @@ class LockIn(BaseModel):
     city: str | None = Field(
         default=None, pattern=r"^\d{6}$", description="Lock one city only; omit to lock every city"
     )
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Field(min_length=1, max_length=500), SingleLine]
 
 
 class LockOut(BaseModel):
