@@ -210,8 +210,10 @@ def get_goals(
             session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
         p = result.postings
+        # Tens of thousands of cells at national scale: the values are ours and already
+        # typed, so the models are built without re-validating each one.
         weeks = [
-            CountyWeekOut(
+            CountyWeekOut.model_construct(
                 county=w.county,
                 city=w.city,
                 period=w.period,
@@ -246,8 +248,16 @@ def get_goals(
                 share_met=float(result.share_met),
                 matrix=weeks,
                 shortfalls=[
-                    ShortfallOut(**w.model_dump(), missing=s.shortfall)
-                    for w, s in zip(weeks, result.weeks, strict=True)
+                    ShortfallOut.model_construct(
+                        county=w.county,
+                        city=w.city,
+                        period=w.period,
+                        events=w.events,
+                        required=w.required,
+                        met=False,
+                        missing=w.shortfall,
+                    )
+                    for w in result.weeks
                     if not w.met
                 ],
             ),
