@@ -7,39 +7,33 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
-from sqlmodel import col, select
 
-from app.attachments.models import Attachment
-from app.attachments.service import attachments_of
-from app.attachments.storage import Storage, StorageDep
-from app.auth.dependencies import Principal, PrincipalDep, check_city
-from app.auth.models import Role
+from app.attachments.storage import StorageDep
+from app.auth.dependencies import PrincipalDep
 from app.campaigns.definition import Table
 from app.campaigns.router import CampaignId, TableId
-from app.campaigns.service import get_definition, get_period, get_table
-from app.cases.models import HighlightCase
+from app.campaigns.service import get_definition
 from app.computed import views
 from app.computed.goals import local_day
 from app.computed.totals import IndicatorTotal
 from app.core.deps import SessionDep
-from app.core.errors import Forbidden
 from app.core.problems import problem_responses
 from app.core.types import utc_now
-from app.exports.cases_docx import CaseEntry, CityCases, Picture, build_cases_docx
+from app.exports import service
 from app.exports.csv import csv_lines
-from app.exports.workbooks import CityColumn, city_workbook, province_workbook
-from app.regions.models import Region
-from app.regions.service import get_region
+from app.exports.service import DOCX, XLSX, check_reader
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["exports"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
 PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
 AsOf = Annotated[AwareDatetime | None, Query(description="The data as it stood then")]
 CsvView = Literal["deltas", "totals", "compliance", "county-weeks"]
+
+
+def _file_response(export: service.ExportFile) -> Response:
+    return _attachment(export.body, export.media_type, export.filename)
 
 
 def _attachment(body: bytes | Iterable[bytes], media_type: str, filename: str) -> Response:
@@ -47,17 +41,6 @@ def _attachment(body: bytes | Iterable[bytes], media_type: str, filename: str) -
     if isinstance(body, bytes):
         return Response(body, media_type=media_type, headers=headers)
     return StreamingResponse(iter(body), media_type=media_type, headers=headers)
-
-
-def _check_reader(principal: Principal, city: str | None) -> None:
-    """One city's raw figures: that city, viewers, admins. Every city's: viewers and admins."""
-    if city is not None:
-        check_city(principal, city, write=False)
-    elif principal.role is Role.reporter:
-        raise Forbidden(
-            "the province-wide table is for viewers and administrators; "
-            f"add city={principal.city} for your own"
-        )
 
 
 @router.get(
@@ -83,34 +66,10 @@ def export_table(
     as_of: AsOf = None,
     city: CityQuery = None,
 ) -> Response:
-    _check_reader(principal, city)
-    definition = get_definition(session, campaign)
-    found = get_table(definition, table)
-    scope = views.scope_of(session, definition)
-    chosen = (
-        period
-        or views.current_period(scope.periods, local_day(as_of or utc_now(), definition.zone)).id
+    check_reader(principal, city)
+    return _file_response(
+        service.table_export(session, campaign, table, period=period, as_of=as_of, city=city)
     )
-    totals = [
-        total
-        for _, total in views.totals_view(
-            session, scope, table=found.id, period=chosen, as_of=as_of
-        )
-    ]
-    report_date = next(p.end for p in scope.periods if p.id == chosen).isoformat()
-    if city is not None:
-        views.chosen_cities(definition, city)
-        column = _column(get_region(session, city))
-        body = city_workbook(definition, found, column, totals, report_date)
-        return _attachment(body, XLSX, f"{definition.id}-{found.id}-{chosen}-{city}.xlsx")
-    cities = [_column(get_region(session, code)) for code in definition.reporting_units]
-    province = get_region(session, definition.province).name
-    body = province_workbook(definition, found, province, cities, totals, report_date)
-    return _attachment(body, XLSX, f"{definition.id}-{found.id}-{chosen}.xlsx")
-
-
-def _column(region: Region) -> CityColumn:
-    return CityColumn(region.code, region.name)
 
 
 @router.get(
@@ -264,60 +223,7 @@ def export_cases(
     period: PeriodQuery = None,
     city: CityQuery = None,
 ) -> Response:
-    _check_reader(principal, city)
-    definition = get_definition(session, campaign)
-    scope = views.scope_of(session, definition)
-    chosen = (
-        get_period(scope.periods, period)
-        if period
-        else views.current_period(scope.periods, local_day(utc_now(), definition.zone))
-    )
-    cities = views.chosen_cities(definition, city)
-    cases = session.exec(
-        select(HighlightCase)
-        .where(
-            HighlightCase.campaign_id == definition.id,
-            HighlightCase.period_id == chosen.id,
-            col(HighlightCase.city_code).in_(cities),
-        )
-        .order_by(col(HighlightCase.city_code), col(HighlightCase.id))
-    ).all()
-    files = attachments_of(session, "case", [c.id for c in cases if c.id is not None])
-    codes = {*cities, *(c.county_code for c in cases if c.county_code)}
-    names = dict(
-        session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes))).all()
-    )
-    grouped = [
-        CityCases(
-            names.get(code, code),
-            [
-                _case_entry(case, files.get(case.id or 0, []), names, storage)
-                for case in cases
-                if case.city_code == code
-            ],
-        )
-        for code in cities
-    ]
-    label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
-    body = build_cases_docx(definition.name_zh, label, grouped)
-    suffix = f"-{city}" if city else ""
-    return _attachment(body, DOCX, f"{definition.id}-cases-{chosen.id}{suffix}.docx")
-
-
-def _case_entry(
-    case: HighlightCase, files: Sequence[Attachment], names: dict[str, str], storage: Storage
-) -> CaseEntry:
-    pictures = [
-        Picture(f.filename, b"".join(storage.read(f.storage_key)))
-        for f in files
-        if f.kind == "picture"
-    ]
-    return CaseEntry(
-        title=case.title,
-        county=names.get(case.county_code) if case.county_code else None,
-        activity=case.activity,
-        text=case.text,
-        urgent=case.urgent,
-        pictures=pictures,
-        other_files=[f.filename for f in files if f.kind != "picture"],
+    check_reader(principal, city)
+    return _file_response(
+        service.cases_export(session, storage, campaign, period=period, city=city)
     )

@@ -1,0 +1,155 @@
+"""Building the export files: plain functions the endpoints and export jobs share."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app.attachments.models import Attachment
+from app.attachments.service import attachments_of
+from app.attachments.storage import Storage
+from app.auth.dependencies import Principal, check_city
+from app.auth.models import Role
+from app.campaigns.service import get_definition, get_period, get_table
+from app.cases.models import HighlightCase
+from app.computed import views
+from app.computed.goals import local_day
+from app.core.errors import Forbidden
+from app.core.types import utc_now
+from app.exports.cases_docx import CaseEntry, CityCases, Picture, build_cases_docx
+from app.exports.workbooks import CityColumn, city_workbook, province_workbook
+from app.regions.models import Region
+from app.regions.service import get_region
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+Progress = Callable[[int], None]  # percent done
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    body: bytes
+    media_type: str
+    filename: str
+
+
+def check_reader(principal: Principal, city: str | None) -> None:
+    """One city's raw figures: that city, viewers, admins. Every city's: viewers and admins."""
+    if city is not None:
+        check_city(principal, city, write=False)
+    elif principal.role is Role.reporter:
+        raise Forbidden(
+            "the province-wide export is for viewers and administrators; "
+            f"add city={principal.city} for your own"
+        )
+
+
+def _no_progress(percent: int) -> None:
+    return None
+
+
+def table_export(
+    session: Session,
+    campaign: str,
+    table: str,
+    *,
+    period: str | None,
+    as_of: datetime | None,
+    city: str | None,
+    progress: Progress = _no_progress,
+) -> ExportFile:
+    definition = get_definition(session, campaign)
+    found = get_table(definition, table)
+    scope = views.scope_of(session, definition)
+    chosen = (
+        period
+        or views.current_period(scope.periods, local_day(as_of or utc_now(), definition.zone)).id
+    )
+    totals = [
+        total
+        for _, total in views.totals_view(
+            session, scope, table=found.id, period=chosen, as_of=as_of
+        )
+    ]
+    progress(50)
+    report_date = next(p.end for p in scope.periods if p.id == chosen).isoformat()
+    if city is not None:
+        views.chosen_cities(definition, city)
+        body = city_workbook(
+            definition, found, _column(get_region(session, city)), totals, report_date
+        )
+        return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen}-{city}.xlsx")
+    cities = [_column(get_region(session, code)) for code in definition.reporting_units]
+    province = get_region(session, definition.province).name
+    body = province_workbook(definition, found, province, cities, totals, report_date)
+    return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen}.xlsx")
+
+
+def _column(region: Region) -> CityColumn:
+    return CityColumn(region.code, region.name)
+
+
+def cases_export(
+    session: Session,
+    storage: Storage,
+    campaign: str,
+    *,
+    period: str | None,
+    city: str | None,
+    progress: Progress = _no_progress,
+) -> ExportFile:
+    definition = get_definition(session, campaign)
+    scope = views.scope_of(session, definition)
+    chosen = (
+        get_period(scope.periods, period)
+        if period
+        else views.current_period(scope.periods, local_day(utc_now(), definition.zone))
+    )
+    cities = views.chosen_cities(definition, city)
+    cases = session.exec(
+        select(HighlightCase)
+        .where(
+            HighlightCase.campaign_id == definition.id,
+            HighlightCase.period_id == chosen.id,
+            col(HighlightCase.city_code).in_(cities),
+        )
+        .order_by(col(HighlightCase.city_code), col(HighlightCase.id))
+    ).all()
+    files = attachments_of(session, "case", [c.id for c in cases if c.id is not None])
+    codes = {*cities, *(c.county_code for c in cases if c.county_code)}
+    names = dict(
+        session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes))).all()
+    )
+    grouped = []
+    for done, code in enumerate(cities, start=1):
+        entries = [
+            _case_entry(case, files.get(case.id or 0, []), names, storage)
+            for case in cases
+            if case.city_code == code
+        ]
+        grouped.append(CityCases(names.get(code, code), entries))
+        progress(90 * done // len(cities))  # reading the pictures is the long part
+    label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
+    body = build_cases_docx(definition.name_zh, label, grouped)
+    suffix = f"-{city}" if city else ""
+    return ExportFile(body, DOCX, f"{definition.id}-cases-{chosen.id}{suffix}.docx")
+
+
+def _case_entry(
+    case: HighlightCase, files: Sequence[Attachment], names: dict[str, str], storage: Storage
+) -> CaseEntry:
+    pictures = [
+        Picture(f.filename, b"".join(storage.read(f.storage_key)))
+        for f in files
+        if f.kind == "picture"
+    ]
+    return CaseEntry(
+        title=case.title,
+        county=names.get(case.county_code) if case.county_code else None,
+        activity=case.activity,
+        text=case.text,
+        urgent=case.urgent,
+        pictures=pictures,
+        other_files=[f.filename for f in files if f.kind != "picture"],
+    )
