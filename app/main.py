@@ -14,7 +14,7 @@ from app.cases.router import router as cases_router
 from app.computed.router import router as computed_router
 from app.contacts.router import router as contacts_router
 from app.core.changes import install_change_tracking
-from app.core.db import create_db_engine
+from app.core.db import create_db_engine, session_scope
 from app.core.docs import install_docs
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import build_openapi
@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.sqlalchemy_url)
+    # Export jobs run after their request, in units of work of their own.
+    app.state.job_sessions = lambda: session_scope(app.state.engine)
 
     install_problem_handlers(app)
     install_change_tracking()

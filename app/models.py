@@ -8,6 +8,7 @@ from app.contacts.models import CityContact, CityContactRevision
 from app.core.changes import DataVersion
 from app.documents.models import CityDocument
 from app.events.models import RecruitmentEvent, RecruitmentEventRevision
+from app.exports.jobs import ExportJob
 from app.idempotency.models import IdempotencyRecord
 from app.regions.models import Region
 from app.reporting.models import PeriodLock, SnapshotHead, SnapshotRevision
@@ -21,6 +22,7 @@ __all__ = [
     "CityDocument",
     "DataVersion",
     "DueOverride",
+    "ExportJob",
     "HighlightCase",
     "HighlightCaseRevision",
     "IdempotencyRecord",

@@ -110,6 +110,7 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
         yield from unit_of_work(session)
 
     app.dependency_overrides[get_session] = test_session
+    app.state.job_sessions = test_session
     return app
 
 

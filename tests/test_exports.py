@@ -197,3 +197,52 @@ def test_weekly_cases_as_a_word_document(client: TestClient, auth: Auth) -> None
         headers=auth("reporter", "320100"),
     )
     assert mine.status_code == 200
+
+
+def test_an_export_job_reports_its_state_and_serves_the_file(
+    client: TestClient, filed: dict[str, str], auth: Auth
+) -> None:
+    started = client.post(
+        CAMPAIGN + "/exports/jobs", headers=filed, json={"kind": "t1.xlsx", "period": "W02"}
+    )
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert started.headers["location"] == job["status_url"]
+    assert job["params"] == {"period": "W02"}
+    status = client.get(job["status_url"], headers=filed).json()
+    assert (status["state"], status["percent"]) == ("done", 100)
+    assert status["filename"] == "js-2024-t1-W02.xlsx"
+    file = client.get(job["file_url"], headers=filed)
+    direct = client.get(CAMPAIGN + "/exports/t1.xlsx", params={"period": "W02"}, headers=filed)
+    first, second = workbook(file.content), workbook(direct.content)
+    assert first.sheetnames == second.sheetnames
+    assert [[c.value for c in row] for row in first.worksheets[0].iter_rows()] == [
+        [c.value for c in row] for row in second.worksheets[0].iter_rows()
+    ]
+
+
+def test_export_jobs_follow_the_access_rules(
+    client: TestClient, filed: dict[str, str], auth: Auth
+) -> None:
+    nanjing = auth("reporter", "320100")
+    refused = client.post(
+        CAMPAIGN + "/exports/jobs", headers=nanjing, json={"kind": "cases.docx", "period": "W02"}
+    )
+    assert refused.status_code == 403
+    own = client.post(
+        CAMPAIGN + "/exports/jobs",
+        headers=nanjing,
+        json={"kind": "cases.docx", "period": "W02", "city": "320100"},
+    ).json()
+    assert client.get(own["status_url"], headers=nanjing).json()["state"] == "done"
+    other_reporter = auth("reporter", "320100")
+    assert client.get(own["status_url"], headers=other_reporter).status_code == 404
+    failed = client.post(
+        CAMPAIGN + "/exports/jobs", headers=filed, json={"kind": "t1.xlsx", "period": "W13"}
+    ).json()
+    status = client.get(failed["status_url"], headers=filed).json()
+    assert status["state"] == "failed" and "W13" in status["error"]
+    not_ready = client.get(failed["file_url"], headers=filed)
+    assert not_ready.status_code == 409
+    bad_kind = client.post(CAMPAIGN + "/exports/jobs", headers=filed, json={"kind": "x.pdf"})
+    assert bad_kind.status_code == 422

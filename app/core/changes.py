@@ -24,7 +24,8 @@ def _touched_campaigns(session: OrmSession) -> set[str]:
     touched = set()
     for instance in (*session.new, *session.dirty, *session.deleted):
         campaign_id = getattr(instance, "campaign_id", None)
-        if isinstance(campaign_id, str) and not isinstance(instance, DataVersion):
+        is_data = getattr(type(instance), "__campaign_data__", True)
+        if isinstance(campaign_id, str) and is_data and not isinstance(instance, DataVersion):
             touched.add(campaign_id)
     return touched
 

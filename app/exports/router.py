@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
+from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.attachments.storage import StorageDep
 from app.auth.dependencies import PrincipalDep
@@ -19,8 +19,9 @@ from app.computed.totals import IndicatorTotal
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
 from app.core.types import utc_now
-from app.exports import service
+from app.exports import jobs, service
 from app.exports.csv import csv_lines
+from app.exports.jobs import ExportJob, JobKind
 from app.exports.service import DOCX, XLSX, check_reader
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["exports"])
@@ -227,3 +228,116 @@ def export_cases(
     return _file_response(
         service.cases_export(session, storage, campaign, period=period, city=city)
     )
+
+
+class ExportJobIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "cases.docx", "period": "W05"}]},
+    )
+
+    kind: JobKind
+    period: Annotated[str, Field(pattern=r"^W\d{2}$")] | None = None
+    city: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
+    as_of: AwareDatetime | None = Field(default=None, description="xlsx only")
+
+
+class ExportJobOut(BaseModel):
+    id: str
+    kind: str
+    params: dict[str, Any]
+    state: Literal["queued", "running", "done", "failed"]
+    percent: int
+    error: str | None
+    filename: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    status_url: str
+    file_url: str
+
+
+def _job_out(job: ExportJob) -> ExportJobOut:
+    base = f"/api/v1/campaigns/{job.campaign_id}/exports/jobs/{job.id}"
+    return ExportJobOut(
+        id=job.id,
+        kind=job.kind,
+        params=job.params,
+        state=job.state,
+        percent=job.percent,
+        error=job.error,
+        filename=job.filename,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        status_url=base,
+        file_url=base + "/file",
+    )
+
+
+@router.post(
+    "/{campaign}/exports/jobs",
+    status_code=202,
+    summary="Start an export in the background and follow its progress",
+    description="For large exports (a week of cases with pictures, a province workbook): "
+    "answers at once with a job whose `state` (queued, running, done, failed) and `percent` "
+    "can be polled at `status_url`; the file is at `file_url` when done. Same access rules "
+    "as the direct export.",
+    response_model=ExportJobOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def start_export_job(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    principal: PrincipalDep,
+    storage: StorageDep,
+    campaign: CampaignId,
+    body: Annotated[ExportJobIn, Body()],
+) -> JSONResponse:
+    get_definition(session, campaign)
+    params = body.model_dump(mode="json", exclude={"kind"}, exclude_none=True)
+    job = jobs.create_job(session, campaign, body.kind, params, principal)
+    background.add_task(jobs.run_job, request.app.state.job_sessions, storage, job.id)
+    out = _job_out(job)
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
+    )
+
+
+@router.get(
+    "/{campaign}/exports/jobs/{job_id}",
+    summary="An export job's state and progress",
+    response_model=ExportJobOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_export_job(
+    session: SessionDep,
+    principal: PrincipalDep,
+    campaign: CampaignId,
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+) -> ExportJobOut:
+    return _job_out(jobs.get_job(session, campaign, job_id, principal))
+
+
+@router.get(
+    "/{campaign}/exports/jobs/{job_id}/file",
+    summary="The file of a finished export job",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
+        },
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def read_export_job_file(
+    session: SessionDep,
+    principal: PrincipalDep,
+    storage: StorageDep,
+    campaign: CampaignId,
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+) -> Response:
+    job = jobs.require_done(jobs.get_job(session, campaign, job_id, principal))
+    assert job.storage_key is not None and job.filename and job.media_type
+    return _attachment(storage.read(job.storage_key), job.media_type, job.filename)

@@ -1,6 +1,6 @@
 """Building the export files: plain functions the endpoints and export jobs share."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +24,6 @@ from app.regions.service import get_region
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-Progress = Callable[[int], None]  # percent done
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,6 @@ def check_reader(principal: Principal, city: str | None) -> None:
         )
 
 
-def _no_progress(percent: int) -> None:
-    return None
-
-
 def table_export(
     session: Session,
     campaign: str,
@@ -57,7 +52,6 @@ def table_export(
     period: str | None,
     as_of: datetime | None,
     city: str | None,
-    progress: Progress = _no_progress,
 ) -> ExportFile:
     definition = get_definition(session, campaign)
     found = get_table(definition, table)
@@ -72,7 +66,6 @@ def table_export(
             session, scope, table=found.id, period=chosen, as_of=as_of
         )
     ]
-    progress(50)
     report_date = next(p.end for p in scope.periods if p.id == chosen).isoformat()
     if city is not None:
         views.chosen_cities(definition, city)
@@ -97,7 +90,6 @@ def cases_export(
     *,
     period: str | None,
     city: str | None,
-    progress: Progress = _no_progress,
 ) -> ExportFile:
     definition = get_definition(session, campaign)
     scope = views.scope_of(session, definition)
@@ -121,15 +113,17 @@ def cases_export(
     names = dict(
         session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes))).all()
     )
-    grouped = []
-    for done, code in enumerate(cities, start=1):
-        entries = [
-            _case_entry(case, files.get(case.id or 0, []), names, storage)
-            for case in cases
-            if case.city_code == code
-        ]
-        grouped.append(CityCases(names.get(code, code), entries))
-        progress(90 * done // len(cities))  # reading the pictures is the long part
+    grouped = [
+        CityCases(
+            names.get(code, code),
+            [
+                _case_entry(case, files.get(case.id or 0, []), names, storage)
+                for case in cases
+                if case.city_code == code
+            ],
+        )
+        for code in cities
+    ]
     label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
     body = build_cases_docx(definition.name_zh, label, grouped)
     suffix = f"-{city}" if city else ""
