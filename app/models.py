@@ -7,7 +7,7 @@ from app.cases.models import HighlightCase, HighlightCaseRevision
 from app.contacts.models import CityContact, CityContactRevision
 from app.core.changes import DataVersion
 from app.documents.models import CityDocument
-from app.events.models import RecruitmentEvent, RecruitmentEventRevision
+from app.events.models import EventTally, RecruitmentEvent, RecruitmentEventRevision
 from app.exports.jobs import ExportJob
 from app.idempotency.models import IdempotencyRecord
 from app.regions.models import Region
@@ -22,6 +22,7 @@ __all__ = [
     "CityDocument",
     "DataVersion",
     "DueOverride",
+    "EventTally",
     "ExportJob",
     "HighlightCase",
     "HighlightCaseRevision",

@@ -17,7 +17,7 @@ from app.cases.models import HighlightCase
 from app.computed.series import Report
 from app.contacts.models import CityContact
 from app.documents.models import CityDocument
-from app.events.models import RecruitmentEvent, RecruitmentEventRevision
+from app.events.models import EventTally, RecruitmentEvent, RecruitmentEventRevision
 from app.reporting.models import SnapshotHead, SnapshotRevision
 
 
@@ -230,21 +230,15 @@ def event_counts(
 ) -> Counter[EventFacts]:
     """How many registered events per city, county, period and mode."""
     if as_of is None:
+        # The tally is kept by every write of the registry (app/events/service.py).
         rows = session.execute(
             _select(
-                RecruitmentEvent.city_code,
-                RecruitmentEvent.county_code,
-                RecruitmentEvent.period_id,
-                RecruitmentEvent.mode,
-                func.count(),
-            )
-            .where(col(RecruitmentEvent.campaign_id) == campaign_id)
-            .group_by(
-                col(RecruitmentEvent.city_code),
-                col(RecruitmentEvent.county_code),
-                col(RecruitmentEvent.period_id),
-                col(RecruitmentEvent.mode),
-            )
+                EventTally.city_code,
+                EventTally.county_code,
+                EventTally.period_id,
+                EventTally.mode,
+                EventTally.count,
+            ).where(col(EventTally.campaign_id) == campaign_id, col(EventTally.count) != 0)
         ).all()
         return Counter({EventFacts(*row[:4]): row[4] for row in rows})
     return _event_counts_as_of(session, campaign_id, as_of, periods)

@@ -64,3 +64,17 @@ class RecruitmentEventRevision(RevisionColumns, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="recruitment_event.id")
+
+
+class EventTally(SQLModel, table=True):
+    """How many events each county has per period and mode, kept by every write of the
+    registry, so goal tracking reads thousands of rows instead of counting a million."""
+
+    __tablename__ = "event_tally"
+
+    campaign_id: str = Field(foreign_key="campaign.id", primary_key=True, max_length=32)
+    county_code: str = Field(foreign_key="region.code", primary_key=True, max_length=6)
+    period_id: str = Field(primary_key=True, max_length=8)
+    mode: str = Field(primary_key=True, max_length=16)
+    city_code: str = Field(foreign_key="region.code", max_length=6)
+    count: int = 0

@@ -9,6 +9,7 @@ ones in `recruitment_event_revision`; a first registration therefore costs one r
 """
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Row, and_, bindparam, insert, or_, update
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core.changes import mark_changed
@@ -34,6 +36,7 @@ from app.reporting.locks import current_locks
 LOCKED = "period_locked"
 EVENTS = SQLModel.metadata.tables["recruitment_event"]
 REVISIONS = SQLModel.metadata.tables["recruitment_event_revision"]
+TALLY = SQLModel.metadata.tables["event_tally"]
 # The API's field names and the columns that hold them.
 FIELD_COLUMNS = {
     "county": "county_code",
@@ -208,9 +211,18 @@ def event_data(row: Mapping[Any, Any] | RecruitmentEvent) -> dict[str, Any]:
 def _current(
     session: Session, scope: CityScope, external_ids: Sequence[str]
 ) -> dict[str, Row[Any]]:
-    """external_id -> (id, revision, content_sha256) of the city's events among those."""
+    """external_id -> (id, revision, content_sha256, county, period, mode) of the city's
+    events among those."""
     query = (
-        core_select(EVENTS.c.external_id, EVENTS.c.id, EVENTS.c.revision, EVENTS.c.content_sha256)
+        core_select(
+            EVENTS.c.external_id,
+            EVENTS.c.id,
+            EVENTS.c.revision,
+            EVENTS.c.content_sha256,
+            EVENTS.c.county_code,
+            EVENTS.c.period_id,
+            EVENTS.c.mode,
+        )
         .where(EVENTS.c.campaign_id == scope.campaign_id, EVENTS.c.city_code == scope.city)
         .where(EVENTS.c.external_id.in_(external_ids))
     )
@@ -247,6 +259,7 @@ def write_items(
         return []
     serialize_writes(session, "events", scope.campaign_id, scope.city)
     existing = _current(session, scope, [item.event.external_id for item in valid])
+    before_update = {row.id: row for row in existing.values()}
     outcomes, created, updated = [], [], []
     for item in valid:
         external_id = item.event.external_id
@@ -277,7 +290,44 @@ def write_items(
         session.execute(update(EVENTS).where(EVENTS.c.id == bindparam("event_id")), updated)
     if created or updated:
         mark_changed(session, scope.campaign_id)  # Core writes skip the ORM's flush hook
+        tally: Counter[tuple[str, str, str]] = Counter()
+        for row in created:
+            tally[(row["county_code"], row["period_id"], row["mode"])] += 1
+        for row in updated:
+            before = before_update[row["event_id"]]
+            tally[(before.county_code, before.period_id, before.mode)] -= 1
+            tally[(row["county_code"], row["period_id"], row["mode"])] += 1
+        add_to_tally(session, scope.campaign_id, scope.city, tally)
     return outcomes
+
+
+def add_to_tally(
+    session: Session, campaign_id: str, city: str, changes: Counter[tuple[str, str, str]]
+) -> None:
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "county_code": county,
+            "period_id": period,
+            "mode": mode,
+            "city_code": city,
+            "count": delta,
+        }
+        for (county, period, mode), delta in sorted(changes.items())
+        if delta
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(TALLY)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["campaign_id", "county_code", "period_id", "mode"],
+            set_={"count": TALLY.c.count + statement.excluded.count},
+        ),
+        rows,
+    )
 
 
 def ingest(
