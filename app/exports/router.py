@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition
 from app.computed import views
 from app.computed.goals import local_day
+from app.computed.router import AsOf, At, CityQuery, PeriodQuery, TableQuery
 from app.computed.totals import IndicatorTotal
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
@@ -27,9 +28,6 @@ from app.exports.service import DOCX, XLSX, check_reader
 router = APIRouter(prefix="/api/v1/campaigns", tags=["exports"])
 
 CSV = "text/csv; charset=utf-8"
-CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
-PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
-AsOf = Annotated[AwareDatetime | None, Query(description="The data as it stood then")]
 CsvView = Literal["deltas", "totals", "compliance", "county-weeks"]
 
 
@@ -90,11 +88,11 @@ def export_csv(
     principal: PrincipalDep,
     campaign: CampaignId,
     view: Annotated[CsvView, Path()],
-    table: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
+    table: TableQuery = None,
     city: CityQuery = None,
     period: PeriodQuery = None,
     as_of: AsOf = None,
-    at: Annotated[AwareDatetime | None, Query()] = None,
+    at: At = None,
 ) -> Response:
     definition = get_definition(session, campaign)
     scope = views.scope_of(session, definition)
