@@ -5,6 +5,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from app.computed.schemas import ComplianceOut, DeltasOut, GoalsOut, QualityOut, TotalsOut
 
 Auth = Callable[..., dict[str, str]]
 SNAPSHOT = "/api/v1/campaigns/js-2024/cities/{city}/tables/t1/periods/{period}"
@@ -132,3 +135,38 @@ def test_views_need_a_token_and_valid_parameters(client: TestClient, auth: Auth,
     assert client.get(f"{VIEWS}/{path}", params=bad, headers=viewer).status_code == 404
     naive = client.get(f"{VIEWS}/{path}", params={"as_of": "2024-02-01T00:00:00"}, headers=viewer)
     assert naive.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [
+        ("deltas", DeltasOut),
+        ("totals", TotalsOut),
+        ("goals", GoalsOut),
+        ("compliance", ComplianceOut),
+        ("quality", QualityOut),
+    ],
+)
+@pytest.mark.parametrize("as_of", [None, "2024-02-20T09:30:00.250000+08:00"])
+def test_each_body_is_exactly_what_its_documented_model_writes(
+    client: TestClient,
+    season: dict[str, str],
+    path: str,
+    model: type[BaseModel],
+    as_of: str | None,
+) -> None:
+    """The views write JSON straight from their results; it must match the OpenAPI models
+    field for field, number for number, instant for instant."""
+    decimal = client.put(
+        SNAPSHOT.format(city="320200", period="W02"),
+        headers=season,
+        json={
+            "values": {"recruitment_funds": 12.5, "fairs_total": 3},
+            "received_at": "2024-02-02T17:45:00.123456+08:00",
+        },
+    )
+    assert decimal.status_code == 200, decimal.text
+    params = {"at": "2024-02-25T12:00:00+08:00"} | ({"as_of": as_of} if as_of else {})
+    response = client.get(f"{VIEWS}/{path}", params=params, headers=season)
+    assert response.status_code == 200, response.text
+    assert model.model_validate_json(response.content).model_dump(mode="json") == response.json()

@@ -6,7 +6,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from fastapi import Request, Response
-from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.core.changes import data_version
@@ -34,11 +33,12 @@ def cached_view(
     request: Request,
     session: Session,
     campaign_id: str,
-    compute: Callable[[], BaseModel],
+    compute: Callable[[], bytes],
     *,
     extra: str = "",
 ) -> Response:
-    """304 when the client has the current answer; otherwise the memoized or fresh JSON.
+    """304 when the client has the current answer; otherwise the memoized or freshly
+    computed JSON body.
 
     The counter is read before any data, so a memo entry is never older than its key.
     """
@@ -51,7 +51,7 @@ def cached_view(
         if body is not None:
             _memo.move_to_end(etag)
     if body is None:
-        body = compute().model_dump_json().encode()
+        body = compute()
         with _lock:
             _memo[etag] = body
             while len(_memo) > MEMO_ENTRIES:

@@ -13,23 +13,17 @@ from app.campaigns.router import CampaignId
 from app.campaigns.service import get_definition
 from app.computed import views
 from app.computed.compliance import summarize
+from app.computed.encoding import encode
+from app.computed.goals import shortfall
 from app.computed.memo import cached_view
 from app.computed.schemas import (
-    CityValueOut,
     ComplianceOut,
-    CountyEventsGoalOut,
-    CountyWeekOut,
-    DeltaOut,
     DeltasOut,
     FairsCheckOut,
     GoalsOut,
-    IndicatorTotalOut,
-    JudgementOut,
     OpenWarningOut,
     PostingsGoalOut,
     QualityOut,
-    ShortfallOut,
-    StatusCounts,
     TotalsOut,
 )
 from app.core.deps import SessionDep
@@ -74,30 +68,14 @@ def get_deltas(
 ) -> Response:
     definition = get_definition(session, campaign)
 
-    def compute() -> DeltasOut:
+    def compute() -> bytes:
         scope = views.scope_of(session, definition)
         deltas = views.deltas_view(
             session, scope, table=table, city=city, indicator=indicator, as_of=as_of
         )
-        return DeltasOut(
-            campaign=definition.id,
-            as_of=as_of,
-            count=len(deltas),
-            items=[
-                DeltaOut(
-                    city=d.city,
-                    table=d.table,
-                    indicator=d.indicator,
-                    period=d.period,
-                    cumulative=json_number(d.cumulative),
-                    delta=json_number(d.delta),
-                    previous_period=d.previous_period,
-                    gap=d.gap,
-                    negative=d.negative,
-                    revision=d.revision,
-                )
-                for d in deltas
-            ],
+        # DeltaOut's fields, one for one.
+        return encode(
+            {"campaign": definition.id, "as_of": as_of, "count": len(deltas), "items": deltas}
         )
 
     return cached_view(request, session, definition.id, compute)
@@ -124,7 +102,7 @@ def get_totals(
     definition = get_definition(session, campaign)
     now = utc_now()
 
-    def compute() -> TotalsOut:
+    def compute() -> bytes:
         scope = views.scope_of(session, definition)
         chosen = (
             period
@@ -132,32 +110,24 @@ def get_totals(
                 scope.periods, (as_of or now).astimezone(definition.zone).date()
             ).id
         )
-        items = [
-            IndicatorTotalOut(
-                table=t.id,
-                indicator=total.indicator,
-                name_zh=_indicator(t, total.indicator).name_zh,
-                name_en=_indicator(t, total.indicator).name_en,
-                unit_zh=_indicator(t, total.indicator).unit_zh,
-                total=None if total.total is None else json_number(total.total),
-                cities=[
-                    CityValueOut(
-                        city=v.city,
-                        value=json_number(v.value),
-                        period=v.period,
-                        revision=v.revision,
-                        stale=v.stale,
-                    )
-                    for v in total.cities
-                ],
-                stale=total.stale,
-                missing=total.missing,
+        items = []
+        for t, total in views.totals_view(session, scope, table=table, period=chosen, as_of=as_of):
+            indicator = _indicator(t, total.indicator)
+            # IndicatorTotalOut's fields; each city value has CityValueOut's.
+            items.append(
+                {
+                    "table": t.id,
+                    "indicator": total.indicator,
+                    "name_zh": indicator.name_zh,
+                    "name_en": indicator.name_en,
+                    "unit_zh": indicator.unit_zh,
+                    "total": total.total,
+                    "cities": total.cities,
+                    "stale": total.stale,
+                    "missing": total.missing,
+                }
             )
-            for t, total in views.totals_view(
-                session, scope, table=table, period=chosen, as_of=as_of
-            )
-        ]
-        return TotalsOut(campaign=definition.id, period=chosen, as_of=as_of, items=items)
+        return encode({"campaign": definition.id, "period": chosen, "as_of": as_of, "items": items})
 
     return cached_view(
         request, session, definition.id, compute, extra="" if period else _day_bucket(now)
@@ -204,63 +174,41 @@ def get_goals(
     definition = get_definition(session, campaign)
     judged_at = at or utc_now()
 
-    def compute() -> GoalsOut:
+    def compute() -> bytes:
         scope = views.scope_of(session, definition)
         result = views.goals_view(
             session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
         p = result.postings
-        # Tens of thousands of cells at national scale: the values are ours and already
-        # typed, so the models are built without re-validating each one.
-        weeks = [
-            CountyWeekOut.model_construct(
-                county=w.county,
-                city=w.city,
-                period=w.period,
-                events=w.events,
-                required=w.required,
-                met=w.met,
-            )
-            for w in result.weeks
-        ]
-        return GoalsOut(
-            campaign=definition.id,
-            at=judged_at,
-            as_of=as_of,
-            postings=PostingsGoalOut(
-                target=p.target,
-                actual=json_number(p.actual),
-                percent=float(p.percent),
-                expected_by_at=json_number(p.expected_by_at),
-                on_track=p.on_track,
-                basis_period=p.basis_period,
-                weekly_rate=None if p.weekly_rate is None else json_number(p.weekly_rate),
-                projected_final=(
-                    None if p.projected_final is None else json_number(p.projected_final)
-                ),
-                reached_on=p.reached_on,
-                projected_reach_date=p.projected_reach_date,
-            ),
-            county_events=CountyEventsGoalOut(
-                per_week=definition.goals.county_events.per_week,
-                county_weeks=len(weeks),
-                met=sum(1 for w in weeks if w.met),
-                share_met=float(result.share_met),
-                matrix=weeks,
-                shortfalls=[
-                    ShortfallOut.model_construct(
-                        county=w.county,
-                        city=w.city,
-                        period=w.period,
-                        events=w.events,
-                        required=w.required,
-                        met=False,
-                        missing=w.shortfall,
-                    )
-                    for w in result.weeks
-                    if not w.met
-                ],
-            ),
+        postings = PostingsGoalOut(
+            target=p.target,
+            actual=json_number(p.actual),
+            percent=float(p.percent),
+            expected_by_at=json_number(p.expected_by_at),
+            on_track=p.on_track,
+            basis_period=p.basis_period,
+            weekly_rate=None if p.weekly_rate is None else json_number(p.weekly_rate),
+            projected_final=None if p.projected_final is None else json_number(p.projected_final),
+            reached_on=p.reached_on,
+            projected_reach_date=p.projected_reach_date,
+        )
+        weeks = result.weeks
+        return encode(
+            {
+                "campaign": definition.id,
+                "at": judged_at,
+                "as_of": as_of,
+                "postings": postings.model_dump(mode="json"),
+                # CountyEventsGoalOut; each matrix cell has CountyWeekOut's fields.
+                "county_events": {
+                    "per_week": definition.goals.county_events.per_week,
+                    "county_weeks": len(weeks),
+                    "met": sum(1 for w in weeks if w["met"]),
+                    "share_met": float(result.share_met),
+                    "matrix": weeks,
+                    "shortfalls": [w | {"missing": shortfall(w)} for w in weeks if not w["met"]],
+                },
+            }
         )
 
     return cached_view(
@@ -291,31 +239,21 @@ def get_compliance(
     definition = get_definition(session, campaign)
     judged_at = at or utc_now()
 
-    def compute() -> ComplianceOut:
+    def compute() -> bytes:
         scope = views.scope_of(session, definition)
         judgements = views.compliance_view(
             session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
-        return ComplianceOut(
-            campaign=definition.id,
-            at=judged_at,
-            as_of=as_of,
-            items=[
-                JudgementOut(
-                    city=j.city,
-                    deliverable=j.deliverable,
-                    period=j.period,
-                    due=j.due,
-                    received_at=j.received_at,
-                    status=j.status,
-                    late_by_seconds=j.late_by_seconds,
-                )
-                for j in judgements
-            ],
-            by_city={k: StatusCounts(**v) for k, v in summarize(judgements, "city").items()},
-            by_deliverable={
-                k: StatusCounts(**v) for k, v in summarize(judgements, "deliverable").items()
-            },
+        # ComplianceOut; each item has JudgementOut's fields.
+        return encode(
+            {
+                "campaign": definition.id,
+                "at": judged_at,
+                "as_of": as_of,
+                "items": judgements,
+                "by_city": summarize(judgements, "city"),
+                "by_deliverable": summarize(judgements, "deliverable"),
+            }
         )
 
     return cached_view(
@@ -342,10 +280,10 @@ def get_quality(
 ) -> Response:
     definition = get_definition(session, campaign)
 
-    def compute() -> QualityOut:
+    def compute() -> bytes:
         scope = views.scope_of(session, definition)
         checks, warnings = views.quality_view(session, scope, as_of=as_of, city=city)
-        return QualityOut(
+        document = QualityOut(
             campaign=definition.id,
             as_of=as_of,
             fairs_vs_registry=[
@@ -378,5 +316,6 @@ def get_quality(
                 for w in warnings
             ],
         )
+        return document.model_dump_json().encode()
 
     return cached_view(request, session, definition.id, compute)

@@ -14,7 +14,9 @@ class Report:
     city: str
     table: str
     period: str
-    values: Mapping[str, Decimal]
+    # As stored: exact decimal text per indicator. Turned into Decimal only where used, since
+    # a national campaign holds tens of thousands of values and most views read few of them.
+    values: Mapping[str, str]
     revision: int
     received_at: datetime
     warnings: Sequence[Mapping[str, Any]] = ()
@@ -41,18 +43,6 @@ def build_series(reports: Iterable[Report], period_order: Mapping[str, int]) -> 
     for report in sorted(reports, key=lambda r: period_order[r.period]):
         for key, value in report.values.items():
             series.setdefault((report.city, report.table, key), []).append(
-                Point(report.period, value, report.revision)
+                Point(report.period, Decimal(value), report.revision)
             )
     return series
-
-
-def latest_at_or_before(
-    points: list[Point], index: int, period_order: Mapping[str, int]
-) -> Point | None:
-    """The carried-forward value: the last point whose period is not after `index`."""
-    found = None
-    for point in points:
-        if period_order[point.period] > index:
-            break
-        found = point
-    return found

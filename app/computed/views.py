@@ -27,9 +27,11 @@ from app.computed.series import build_series
 from app.computed.sources import (
     case_receipt_times,
     contact_receipts,
+    county_period_events,
     current_warnings,
     document_receipts,
     event_counts,
+    indicator_points,
     load_reports,
     snapshot_receipts,
 )
@@ -113,12 +115,11 @@ def totals_view(
     tables = chosen_tables(scope.definition, table)
     cities = list(scope.definition.reporting_units)
     reports = load_reports(session, scope.definition.id, tables=[t.id for t in tables], as_of=as_of)
-    series = build_series(reports, scope.order)
     return [
         (t, total)
         for t in tables
         for total in compute_totals(
-            series, t.id, [i.key for i in t.indicators], cities, period, scope.order
+            reports, t.id, [i.key for i in t.indicators], cities, period, scope.order
         )
     ]
 
@@ -156,18 +157,11 @@ def goals_view(
     definition = scope.definition
     goal = definition.goals
     at_day = local_day(at, definition.zone)
-    reports = load_reports(session, definition.id, tables=[goal.postings.table], as_of=as_of)
-    series = build_series(reports, scope.order)
-    cities = list(definition.reporting_units)
-    totals = province_series(
-        series, goal.postings.table, goal.postings.indicator, cities, scope.order
+    points = indicator_points(
+        session, definition.id, goal.postings.table, goal.postings.indicator, as_of
     )
-    reported = {
-        point.period
-        for (_, table, key), points in series.items()
-        if (table, key) == (goal.postings.table, goal.postings.indicator)
-        for point in points
-    }
+    totals = province_series(points, definition.reporting_units, scope.order)
+    reported = {point.period for point in points}
     postings = postings_progress(totals, reported, scope.periods, goal.postings.target, at_day)
 
     weeks_in_scope = [
@@ -180,10 +174,9 @@ def goals_view(
         for county, parent in county_list(session, definition)
         if city is None or parent == chosen_cities(definition, city)[0]
     ]
-    counts: Counter[tuple[str, str]] = Counter()
-    for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
-        if facts.mode in goal.county_events.modes:
-            counts[(facts.county, facts.period)] += count
+    counts = county_period_events(
+        session, definition.id, goal.county_events.modes, as_of, scope.periods
+    )
     weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events)
     return GoalsResult(at, postings, weeks, share_met(weeks))
 

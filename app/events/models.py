@@ -67,14 +67,19 @@ class RecruitmentEventRevision(RevisionColumns, table=True):
 
 
 class EventTally(SQLModel, table=True):
-    """How many events each county has per period and mode, kept by every write of the
-    registry, so goal tracking reads thousands of rows instead of counting a million."""
+    """How many events each county has per period, one column per mode (named after the
+    mode), kept by every write of the registry: goal tracking reads one row per county-week
+    instead of counting a million events."""
 
     __tablename__ = "event_tally"
 
     campaign_id: str = Field(foreign_key="campaign.id", primary_key=True, max_length=32)
     county_code: str = Field(foreign_key="region.code", primary_key=True, max_length=6)
     period_id: str = Field(primary_key=True, max_length=8)
-    mode: str = Field(primary_key=True, max_length=16)
     city_code: str = Field(foreign_key="region.code", max_length=6)
-    count: int = 0
+    online: int = 0
+    offline: int = 0
+
+
+TALLY = SQLModel.metadata.tables["event_tally"]
+TALLIED_MODES = [mode.value for mode in Mode]  # each one a column of the tally

@@ -23,7 +23,12 @@ from sqlmodel import Session, SQLModel, col, select
 
 from app.core.changes import mark_changed
 from app.core.errors import FieldError, InvalidInput, Locked, NotFound
-from app.events.models import RecruitmentEvent, RecruitmentEventRevision
+from app.events.models import (
+    TALLIED_MODES,
+    TALLY,
+    RecruitmentEvent,
+    RecruitmentEventRevision,
+)
 from app.events.schemas import RESERVED_IDS, EventItem, ItemStatus
 from app.records.locking import serialize_writes
 from app.records.pagination import decode_cursor, next_cursor
@@ -36,7 +41,6 @@ from app.reporting.locks import current_locks
 LOCKED = "period_locked"
 EVENTS = SQLModel.metadata.tables["recruitment_event"]
 REVISIONS = SQLModel.metadata.tables["recruitment_event_revision"]
-TALLY = SQLModel.metadata.tables["event_tally"]
 # The API's field names and the columns that hold them.
 FIELD_COLUMNS = {
     "county": "county_code",
@@ -304,27 +308,25 @@ def write_items(
 def add_to_tally(
     session: Session, campaign_id: str, city: str, changes: Counter[tuple[str, str, str]]
 ) -> None:
-    rows = [
-        {
-            "campaign_id": campaign_id,
-            "county_code": county,
-            "period_id": period,
-            "mode": mode,
-            "city_code": city,
-            "count": delta,
-        }
-        for (county, period, mode), delta in sorted(changes.items())
-        if delta
-    ]
-    if not rows:
+    """Adds `changes` ((county, period, mode) -> +/- events) to the tally's mode columns."""
+    by_week: dict[tuple[str, str], dict[str, int]] = {}
+    for (county, period, mode), delta in sorted(changes.items()):
+        if delta:
+            by_week.setdefault((county, period), dict.fromkeys(TALLIED_MODES, 0))[mode] = delta
+    if not by_week:
         return
+    rows = [
+        {"campaign_id": campaign_id, "county_code": county, "period_id": period, "city_code": city}
+        | deltas
+        for (county, period), deltas in by_week.items()
+    ]
     dialect = session.get_bind().dialect.name
     insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert_for(TALLY)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["campaign_id", "county_code", "period_id", "mode"],
-            set_={"count": TALLY.c.count + statement.excluded.count},
+            index_elements=["campaign_id", "county_code", "period_id"],
+            set_={mode: TALLY.c[mode] + statement.excluded[mode] for mode in TALLIED_MODES},
         ),
         rows,
     )

@@ -179,7 +179,10 @@ def _csv_rows(
     result = views.goals_view(session, scope, at=at, as_of=as_of, city=city, period=period)
     return (
         ["county", "city", "period", "events", "required", "met"],
-        ([w.county, w.city, w.period, w.events, w.required, w.met] for w in result.weeks),
+        (
+            [w["county"], w["city"], w["period"], w["events"], w["required"], w["met"]]
+            for w in result.weeks
+        ),
     )
 
 
