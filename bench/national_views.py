@@ -181,7 +181,7 @@ VIEWS = {
 
 def hand_written_totals(engine: Engine) -> Callable[[], object]:
     values = (
-        "json_each_text(h.current_values)"
+        "jsonb_each_text(h.current_values)"
         if engine.dialect.name == "postgresql"
         else "json_each(h.current_values)"
     )

@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Literal
 
 from app.campaigns.calendar import Deadline
@@ -64,9 +65,12 @@ def summarize(
     judgements: Sequence[Judgement], by: Literal["city", "deliverable"]
 ) -> dict[str, dict[str, int]]:
     """Counts per status for each city (or deliverable), for rankings."""
-    counts = Counter((j.city if by == "city" else j.deliverable, j.status) for j in judgements)
-    groups = dict.fromkeys(j.city if by == "city" else j.deliverable for j in judgements)
-    return {group: {status: counts[(group, status)] for status in STATUSES} for group in groups}
+    groups = list(map(attrgetter(by), judgements))
+    counts = Counter(zip(groups, map(attrgetter("status"), judgements), strict=True))
+    return {
+        group: {status: counts[(group, status)] for status in STATUSES}
+        for group in dict.fromkeys(groups)
+    }
 
 
 def nth_receipt(times: Sequence[datetime], count: int) -> datetime | None:

@@ -1,11 +1,17 @@
 """Column types shared by the table models."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+
+def _sqlite_instant(value: str | None) -> datetime | None:
+    # SQLite keeps the UTC instant as naive ISO text: one C call reads it back aware.
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -23,6 +29,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime: an instant needs a time zone")
         return value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: Any
+    ) -> Callable[[Any], datetime | None] | None:
+        if dialect.name == "sqlite":
+            # Several times faster than parsing, then attaching the zone in a second step;
+            # views read thousands of instants per request.
+            return _sqlite_instant
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime, utc_now
@@ -20,8 +21,11 @@ class SnapshotHead(SQLModel, table=True):
     table_id: str = Field(primary_key=True, max_length=32)
     period_id: str = Field(primary_key=True, max_length=8)
     current_revision: int = Field(default=0)
+    # jsonb on PostgreSQL: goal tracking reads one indicator out of every snapshot, which
+    # plain json would re-parse per row.
     current_values: dict[str, str] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
+        default_factory=dict,
+        sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=False),
     )
     content_sha256: str | None = Field(default=None, max_length=64)
     first_received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
