@@ -1,5 +1,6 @@
 """Hand-worked cases for the pure calculations behind the computed views."""
 
+import random
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,67 @@ def test_each_indicator_is_carried_from_the_latest_report_that_has_it() -> None:
         (7, "W02", 2, True)
     ]
     assert [(int(c.value), c.period, c.stale) for c in postings.cities] == [(80, "W03", True)]
+
+
+def _latest_by_brute_force(
+    reports: list[Report], city: str, key: str, period: str
+) -> Report | None:
+    """The definition itself: the newest report of the city, at or before the period, that
+    holds the key."""
+    eligible = [
+        r
+        for r in reports
+        if r.city == city and key in r.values and ORDER[r.period] <= ORDER[period]
+    ]
+    return max(eligible, key=lambda r: ORDER[r.period], default=None)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_totals_and_series_agree_with_the_definition_on_random_seasons(seed: int) -> None:
+    """Partial reports, gaps and cities that start late, in random order."""
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    keys, cities = ["fairs_total", "postings_total", "recruitment_funds"], ["A", "B", "C", "D"]
+    reports = [
+        Report(
+            city,
+            "t1",
+            period,
+            {k: str(rng.randint(0, 500)) for k in keys if rng.random() < 0.7},
+            rng.randint(1, 3),
+            T0,
+        )
+        for city in cities
+        for period in ORDER
+        if rng.random() < 0.6
+    ]
+    rng.shuffle(reports)
+    for period in ORDER:
+        for total in compute_totals(reports, "t1", keys, cities, period, ORDER):
+            expected = {
+                city: found
+                for city in cities
+                if (found := _latest_by_brute_force(reports, city, total.indicator, period))
+            }
+            assert {c.city: (c.value, c.period, c.revision) for c in total.cities} == {
+                city: (Decimal(r.values[total.indicator]), r.period, r.revision)
+                for city, r in expected.items()
+            }
+            assert total.missing == [c for c in cities if c not in expected]
+            assert total.stale == [c for c, r in expected.items() if r.period != period]
+            assert total.total == (
+                sum(Decimal(r.values[total.indicator]) for r in expected.values())
+                if expected
+                else None
+            )
+    points = [
+        IndicatorPoint(r.city, r.period, Decimal(r.values["postings_total"]))
+        for r in reports
+        if "postings_total" in r.values
+    ]
+    series = province_series(points, cities, ORDER)
+    for period in ORDER:
+        [postings] = compute_totals(reports, "t1", ["postings_total"], cities, period, ORDER)
+        assert series[period] == (postings.total or 0)
 
 
 def test_postings_progress_pace_projection_and_reach_date() -> None:

@@ -259,3 +259,33 @@ def test_quality_cross_checks_and_open_warnings(
         w["revisions_url"].endswith("/tables/t1/periods/W05/revisions")
         for w in body["open_warnings"]
     )
+
+
+def test_the_tally_follows_every_kind_of_event_edit(
+    client: TestClient, records: dict[str, str]
+) -> None:
+    """Goal tracking reads the tally kept by the writes; counting the registry itself (what
+    `as_of` does) must give the same answer after events move county, week and mode."""
+    nanjing = CITY.format(city="320100")
+    edits = [
+        event("320102", "2024-02-12", 1) | {"county": "320104"},  # another county
+        event("320102", "2024-02-12", 2) | {"start_date": "2024-02-20", "end_date": "2024-02-20"},
+        event("320102", "2024-01-25", 9, "offline"),  # online → offline
+        event("320105", "2024-02-21", 7, "online"),  # new
+    ]
+    load(client, records, "POST", nanjing + "/events/batch", {"items": edits})
+    params = {"at": "2024-03-01T12:00:00+08:00"}
+    tally = client.get(CAMPAIGN + "/goals", headers=records, params=params).json()
+    registry = client.get(
+        CAMPAIGN + "/goals", headers=records, params=params | {"as_of": "2030-01-01T00:00:00Z"}
+    ).json()
+    assert tally["county_events"] == registry["county_events"]
+    weeks = {(w["county"], w["period"]): w["events"] for w in tally["county_events"]["matrix"]}
+    assert (weeks[("320102", "W04")], weeks[("320104", "W04")]) == (1, 3)
+    assert (weeks[("320102", "W05")], weeks[("320105", "W05")]) == (1, 1)
+    assert weeks[("320102", "W01")] == 1  # the mode changed, the count did not
+    quality = client.get(CAMPAIGN + "/quality", headers=records).json()
+    quality_then = client.get(
+        CAMPAIGN + "/quality", headers=records, params={"as_of": "2030-01-01T00:00:00Z"}
+    ).json()
+    assert quality["fairs_vs_registry"] == quality_then["fairs_vs_registry"]
