@@ -125,6 +125,12 @@ _HEAD_KEY = (
     & (_HEAD.c.period_id == bindparam("key_period"))
 )
 _READ_HEAD = select(*_HEAD_STATE).where(_HEAD_KEY)
+_EARLIER_HEADS = select(_HEAD.c.period_id, _HEAD.c.current_values).where(
+    (_HEAD.c.campaign_id == bindparam("key_campaign"))
+    & (_HEAD.c.city_code == bindparam("key_city"))
+    & (_HEAD.c.table_id == bindparam("key_table"))
+    & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
+)
 _UPDATE_HEAD = update(_HEAD).where(_HEAD_KEY)
 _INSERT_REVISION = _REVISION.insert()
 
@@ -219,15 +225,9 @@ def earlier_values(session: Session, target: Target) -> dict[str, Decimal]:
     earlier = [p.id for p in target.periods if p.index < target.period.index]
     if not earlier:
         return {}
-    key = target.key
-    rows = session.exec(
-        select(SnapshotHead.period_id, SnapshotHead.current_values).where(
-            SnapshotHead.campaign_id == key.campaign_id,
-            SnapshotHead.city_code == key.city,
-            SnapshotHead.table_id == key.table_id,
-            col(SnapshotHead.period_id).in_(earlier),
-        )
-    ).all()
+    rows = session.connection().execute(
+        _EARLIER_HEADS, _key_params(target.key) | {"earlier": earlier}
+    )
     latest: dict[str, Decimal] = {}
     for _, values in sorted(rows, key=lambda row: row[0]):
         latest.update(_decimals(values))
