@@ -92,6 +92,29 @@ def test_a_disabled_clients_tokens_stop_working(
     assert token(client, client_id, secret).status_code == 401
 
 
+def test_a_client_disabled_by_another_process_is_refused_once_the_ttl_passes(
+    client: TestClient, new_client: NewClient, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    from app.auth import service
+    from app.auth.models import ApiClient
+    from app.core.types import utc_now
+
+    client_id, secret = new_client("viewer")
+    headers = {"Authorization": f"Bearer {token(client, client_id, secret).json()['access_token']}"}
+    assert client.get(CITY_ROUTE.format(city="320100"), headers=headers).status_code == 200
+    # As the CLI would, from a process whose memory this one cannot see.
+    session.execute(
+        update(ApiClient).where(col(ApiClient.id) == client_id).values(disabled_at=utc_now())
+    )
+    session.commit()
+    assert client.get(CITY_ROUTE.format(city="320100"), headers=headers).status_code == 200
+    monkeypatch.setattr(service, "ACTIVE_CLIENT_TTL_SECONDS", 0.0)  # the TTL has passed
+    assert client.get(CITY_ROUTE.format(city="320100"), headers=headers).status_code == 401
+
+
 def forge(
     settings: Settings,
     claims: dict[str, Any],

@@ -5,6 +5,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.core.changes import data_version
 
 Auth = Callable[..., dict[str, str]]
 BASE = "/api/v1/campaigns/js-2024/cities/{city}/tables/{table}/periods/{period}"
@@ -66,6 +69,18 @@ def test_accept_read_back_and_resubmit(client: TestClient, nanjing: dict[str, st
     corrected = put(client, nanjing, T1_W02 | {"publicity_materials": 12500})
     assert corrected.json()["status"] == "accepted" and corrected.json()["revision"] == 2
     assert corrected.headers["etag"] != etag
+
+
+def test_a_stored_revision_bumps_the_campaigns_data_version(
+    client: TestClient, nanjing: dict[str, str], session: Session
+) -> None:
+    before = data_version(session, "js-2024")
+    assert put(client, nanjing, T1_W02).json()["status"] == "accepted"
+    assert data_version(session, "js-2024") == before + 1
+    assert put(client, nanjing, T1_W02).json()["status"] == "unchanged"
+    changed = {"values": T1_W02 | {"fairs_labor_brand": 4}}
+    assert client.put(url() + "?dry_run=true", json=changed, headers=nanjing).status_code == 200
+    assert data_version(session, "js-2024") == before + 1
 
 
 def test_every_error_is_reported_at_once_and_nothing_is_stored(

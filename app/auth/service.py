@@ -1,7 +1,9 @@
 """Client management and the client-credentials grant."""
 
 import secrets
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -46,6 +48,36 @@ def create_client(
     return client, secret
 
 
+# An active client is trusted for this long without asking the database again, so an
+# authenticated request costs no query. A client disabled by another process (the CLI) is
+# therefore still accepted for up to this long; one disabled in this process is refused at once.
+ACTIVE_CLIENT_TTL_SECONDS = 5.0
+_MAX_REMEMBERED = 10_000
+
+
+@dataclass(frozen=True)
+class ActiveClient:
+    id: str
+    role: Role
+    city_code: str | None
+
+
+# client id -> (the client, monotonic time the database last said it was active)
+_recently_active: dict[str, tuple[ActiveClient, float]] = {}
+
+
+def recently_active_client(client_id: str) -> ActiveClient | None:
+    """The client if the database said it was active less than the TTL ago; no I/O."""
+    remembered = _recently_active.get(client_id)
+    if remembered is None or time.monotonic() - remembered[1] >= ACTIVE_CLIENT_TTL_SECONDS:
+        return None
+    return remembered[0]
+
+
+def forget_client(client_id: str) -> None:
+    _recently_active.pop(client_id, None)
+
+
 def list_clients(session: Session) -> Sequence[ApiClient]:
     return session.exec(select(ApiClient).order_by(col(ApiClient.created_at))).all()
 
@@ -58,12 +90,20 @@ def disable_client(session: Session, client_id: str) -> ApiClient:
         client.disabled_at = utc_now()
         session.add(client)
         session.flush()
+    forget_client(client_id)
     return client
 
 
-def active_client(session: Session, client_id: str) -> ApiClient | None:
+def active_client(session: Session, client_id: str) -> ActiveClient | None:
     client = session.get(ApiClient, client_id)
-    return client if client is not None and client.disabled_at is None else None
+    if client is None or client.disabled_at is not None:
+        forget_client(client_id)
+        return None
+    active = ActiveClient(client.id, client.role, client.city_code)
+    if len(_recently_active) >= _MAX_REMEMBERED:
+        _recently_active.clear()
+    _recently_active[client_id] = (active, time.monotonic())
+    return active
 
 
 def grant_client_credentials(

@@ -30,17 +30,21 @@ def _touched_campaigns(session: OrmSession) -> set[str]:
     return touched
 
 
+def _bump_statement(insert: Any) -> Any:
+    table: Any = DataVersion.__table__  # type: ignore[attr-defined]
+    return insert(table).on_conflict_do_update(
+        index_elements=["campaign_id"], set_={"version": table.c.version + 1}
+    )
+
+
+# Built once: every write runs one, and building it costs more than executing it.
+_BUMP = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_statement(sqlite.insert)}
+
+
 def mark_changed(session: OrmSession, campaign_id: str) -> None:
     """Bump the counter; call it from writes that bypass the ORM unit of work (bulk inserts)."""
     connection = session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    table: Any = DataVersion.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(campaign_id=campaign_id, version=1)
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["campaign_id"], set_={"version": table.c.version + 1}
-        )
-    )
+    connection.execute(_BUMP[connection.dialect.name], {"campaign_id": campaign_id, "version": 1})
 
 
 def _bump(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:

@@ -28,7 +28,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work.
 
     Opening a Session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and close run together in one worker-thread hop.
+    and close run together in one worker-thread hop. A route that already ended its
+    transaction in its own worker thread (or never used the database) leaves nothing to
+    commit, and closing then needs no hop.
     """
     session = Session(request.app.state.engine, expire_on_commit=False)
     success = False
@@ -36,7 +38,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
         success = True
     finally:
-        await run_in_threadpool(_finish_and_close, session, success)
+        if session.in_transaction():
+            await run_in_threadpool(_finish_and_close, session, success)
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

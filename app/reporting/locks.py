@@ -2,6 +2,7 @@
 
 import logging
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.campaigns.definition import CampaignDefinition
@@ -12,15 +13,27 @@ from app.reporting.models import PeriodLock
 logger = logging.getLogger("app.locks")
 
 
+# Built once: every snapshot write checks the locks of its period.
+_LOCKS_OF_CAMPAIGN = (
+    select(PeriodLock)
+    .where(PeriodLock.campaign_id == bindparam("campaign_id"))
+    .order_by(col(PeriodLock.id))
+)
+_LOCKS_OF_PERIOD = _LOCKS_OF_CAMPAIGN.where(PeriodLock.period_id == bindparam("period_id"))
+
+
 def current_locks(
     session: Session, campaign_id: str, period_id: str | None = None
 ) -> list[PeriodLock]:
     """The deciding row per (period, city) that is locked now."""
-    query = select(PeriodLock).where(PeriodLock.campaign_id == campaign_id)
-    if period_id is not None:
-        query = query.where(PeriodLock.period_id == period_id)
+    if period_id is None:
+        rows = session.exec(_LOCKS_OF_CAMPAIGN, params={"campaign_id": campaign_id})
+    else:
+        rows = session.exec(
+            _LOCKS_OF_PERIOD, params={"campaign_id": campaign_id, "period_id": period_id}
+        )
     latest: dict[tuple[str, str | None], PeriodLock] = {}
-    for row in session.exec(query.order_by(col(PeriodLock.id))).all():
+    for row in rows.all():
         latest[(row.period_id, row.city_code)] = row
     return [row for row in latest.values() if row.locked]
 

@@ -110,11 +110,13 @@ def _submit(
         dict(sorted(request.query_params.items())),
         fingerprint_body,
     )
-    return _respond(
-        run_once(
-            session, principal.client_id, idempotency_key, fingerprint, produce, store=not dry_run
-        )
+    stored = run_once(
+        session, principal.client_id, idempotency_key, fingerprint, produce, store=not dry_run
     )
+    # Committed here, in the worker thread that did the writing, rather than by the session
+    # dependency in a thread hop of its own; a failed commit still becomes an error response.
+    session.commit()
+    return _respond(stored)
 
 
 @router.put(

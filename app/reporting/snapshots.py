@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -18,6 +20,7 @@ from app.campaigns.service import (
     get_period,
     get_table,
 )
+from app.core.changes import mark_changed
 from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from app.reporting.locks import ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
@@ -63,6 +66,16 @@ def resolve_target(session: Session, definition: CampaignDefinition, key: Snapsh
     return Target(key=key, table=table, period=period, periods=periods)
 
 
+@dataclass(frozen=True)
+class HeadState:
+    """What a writer needs of a snapshot's head row."""
+
+    current_revision: int
+    content_sha256: str | None
+    first_received_at: datetime | None
+    updated_at: datetime | None
+
+
 def etag_for(revision: int, content_sha256: str) -> str:
     return f'"r{revision}-{content_sha256[:16]}"'
 
@@ -71,7 +84,7 @@ def etag_of(revision: SnapshotRevision) -> str:
     return etag_for(revision.revision, revision.content_sha256)
 
 
-def head_etag(head: SnapshotHead | None) -> str | None:
+def head_etag(head: HeadState | None) -> str | None:
     if head is None or head.current_revision == 0 or head.content_sha256 is None:
         return None
     return etag_for(head.current_revision, head.content_sha256)
@@ -94,26 +107,80 @@ def _where_key(model: type[SnapshotHead] | type[SnapshotRevision], key: Snapshot
     )
 
 
-def _lock_head(session: Session, key: SnapshotKey) -> SnapshotHead:
+# The write path uses Core statements built once: the ORM's unit of work and statement
+# construction cost more than the SQL itself here. Core writes bypass the change-tracking
+# hook, so submit_snapshot calls mark_changed itself.
+_HEAD: SqlTable = SnapshotHead.__table__  # type: ignore[attr-defined]
+_REVISION: SqlTable = SnapshotRevision.__table__  # type: ignore[attr-defined]
+_HEAD_STATE = (
+    _HEAD.c.current_revision,
+    _HEAD.c.content_sha256,
+    _HEAD.c.first_received_at,
+    _HEAD.c.updated_at,
+)
+_HEAD_KEY = (
+    (_HEAD.c.campaign_id == bindparam("key_campaign"))
+    & (_HEAD.c.city_code == bindparam("key_city"))
+    & (_HEAD.c.table_id == bindparam("key_table"))
+    & (_HEAD.c.period_id == bindparam("key_period"))
+)
+_READ_HEAD = select(*_HEAD_STATE).where(_HEAD_KEY)
+_EARLIER_HEADS = select(_HEAD.c.period_id, _HEAD.c.current_values).where(
+    (_HEAD.c.campaign_id == bindparam("key_campaign"))
+    & (_HEAD.c.city_code == bindparam("key_city"))
+    & (_HEAD.c.table_id == bindparam("key_table"))
+    & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
+)
+_UPDATE_HEAD = update(_HEAD).where(_HEAD_KEY)
+_INSERT_REVISION = _REVISION.insert()
+
+
+def _lock_head_statement(insert: Any) -> Any:
     """Create or touch the head row in one statement; the touch locks it (PostgreSQL) until
     commit, so writers of one snapshot queue here. SQLite's BEGIN IMMEDIATE already does."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SnapshotHead).values(
-        campaign_id=key.campaign_id,
-        city_code=key.city,
-        table_id=key.table_id,
-        period_id=key.period_id,
-        current_revision=0,
-        current_values={},
+    return (
+        insert(_HEAD)
+        .on_conflict_do_update(
+            index_elements=["campaign_id", "city_code", "table_id", "period_id"],
+            set_={"current_revision": _HEAD.c.current_revision},
+        )
+        .returning(*_HEAD_STATE)
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["campaign_id", "city_code", "table_id", "period_id"],
-        set_={"current_revision": col(SnapshotHead.current_revision)},
-    )
-    return session.scalars(
-        statement.returning(SnapshotHead), execution_options={"populate_existing": True}
+
+
+_LOCK_HEAD = {
+    "postgresql": _lock_head_statement(postgresql.insert),
+    "sqlite": _lock_head_statement(sqlite.insert),
+}
+
+
+def _key_params(key: SnapshotKey) -> dict[str, str]:
+    return {
+        "key_campaign": key.campaign_id,
+        "key_city": key.city,
+        "key_table": key.table_id,
+        "key_period": key.period_id,
+    }
+
+
+def _lock_head(connection: Connection, key: SnapshotKey) -> HeadState:
+    row = connection.execute(
+        _LOCK_HEAD[connection.dialect.name],
+        {
+            "campaign_id": key.campaign_id,
+            "city_code": key.city,
+            "table_id": key.table_id,
+            "period_id": key.period_id,
+            "current_revision": 0,
+            "current_values": {},
+        },
     ).one()
+    return HeadState(*row)
+
+
+def _read_head(connection: Connection, key: SnapshotKey) -> HeadState | None:
+    row = connection.execute(_READ_HEAD, _key_params(key)).first()
+    return None if row is None else HeadState(*row)
 
 
 def _head(session: Session, key: SnapshotKey) -> SnapshotHead | None:
@@ -158,22 +225,16 @@ def earlier_values(session: Session, target: Target) -> dict[str, Decimal]:
     earlier = [p.id for p in target.periods if p.index < target.period.index]
     if not earlier:
         return {}
-    key = target.key
-    rows = session.exec(
-        select(SnapshotHead.period_id, SnapshotHead.current_values).where(
-            SnapshotHead.campaign_id == key.campaign_id,
-            SnapshotHead.city_code == key.city,
-            SnapshotHead.table_id == key.table_id,
-            col(SnapshotHead.period_id).in_(earlier),
-        )
-    ).all()
+    rows = session.connection().execute(
+        _EARLIER_HEADS, _key_params(target.key) | {"earlier": earlier}
+    )
     latest: dict[str, Decimal] = {}
     for _, values in sorted(rows, key=lambda row: row[0]):
         latest.update(_decimals(values))
     return latest
 
 
-def check_if_match(if_match: str | None, head: SnapshotHead | None) -> None:
+def check_if_match(if_match: str | None, head: HeadState | None) -> None:
     if if_match is None:
         return
     current = head_etag(head)
@@ -237,7 +298,8 @@ def submit_snapshot(
 ) -> WriteOutcome:
     key = target.key
     ensure_unlocked(session, key.campaign_id, key.period_id, key.city, submission.submitted_by)
-    head = _head(session, key) if dry_run else _lock_head(session, key)
+    connection = session.connection()
+    head = _read_head(connection, key) if dry_run else _lock_head(connection, key)
     check_if_match(if_match, head)
 
     rules = [rule for rule in definition.rules if rule.table == target.table.id]
@@ -264,34 +326,54 @@ def submit_snapshot(
     if dry_run or head is None:
         return WriteOutcome(status, current + 1, values, warnings, None, None)
 
-    session.add(
-        SnapshotRevision(
-            campaign_id=key.campaign_id,
-            city_code=key.city,
-            table_id=key.table_id,
-            period_id=key.period_id,
-            revision=current + 1,
-            values=stored,
-            content_sha256=digest,
-            note=submission.note,
-            warnings=[violation_document(v) for v in warnings],
-            submitted_by=submission.submitted_by,
-            source=submission.source,
-            received_at=submission.received_at,
-            backdated=submission.backdated,
-        )
+    etag = _store_revision(connection, key, head, submission, stored, digest, warnings)
+    mark_changed(session, key.campaign_id)
+    return WriteOutcome(status, current + 1, values, warnings, etag, submission.received_at)
+
+
+def _store_revision(
+    connection: Connection,
+    key: SnapshotKey,
+    head: HeadState,
+    submission: Submission,
+    stored: dict[str, str],
+    digest: str,
+    warnings: list[Violation],
+) -> str:
+    """Insert the next revision and make it the head's current one; returns its ETag."""
+    revision = head.current_revision + 1
+    received_at = submission.received_at
+    connection.execute(
+        _INSERT_REVISION,
+        {
+            "campaign_id": key.campaign_id,
+            "city_code": key.city,
+            "table_id": key.table_id,
+            "period_id": key.period_id,
+            "revision": revision,
+            "values": stored,
+            "content_sha256": digest,
+            "note": submission.note,
+            "warnings": [violation_document(v) for v in warnings],
+            "submitted_by": submission.submitted_by,
+            "source": submission.source,
+            "received_at": received_at,
+            "backdated": submission.backdated,
+        },
     )
-    head.current_revision = current + 1
-    head.current_values = stored
-    head.content_sha256 = digest
-    head.updated_at = submission.received_at
-    if head.first_received_at is None or submission.received_at < head.first_received_at:
-        head.first_received_at = submission.received_at
-    session.add(head)
-    session.flush()
-    return WriteOutcome(
-        status, current + 1, values, warnings, head_etag(head), submission.received_at
+    first = head.first_received_at
+    connection.execute(
+        _UPDATE_HEAD,
+        _key_params(key)
+        | {
+            "current_revision": revision,
+            "current_values": stored,
+            "content_sha256": digest,
+            "updated_at": received_at,
+            "first_received_at": received_at if first is None else min(first, received_at),
+        },
     )
+    return etag_for(revision, digest)
 
 
 def require_revision(revision: SnapshotRevision | None, key: SnapshotKey) -> SnapshotRevision:
