@@ -229,7 +229,7 @@ def in_process(
             await client.get(path, headers=headers)  # warm-up: statement caches, imports
             for _ in range(requests):
                 if not memoized:
-                    memo._memo.clear()
+                    memo.clear()
                 started = time.perf_counter()
                 response = await client.get(path, headers=headers)
                 samples.append((time.perf_counter() - started) * 1000)

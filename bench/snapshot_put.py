@@ -42,7 +42,7 @@ def t1_values(n: int) -> dict[str, Any]:
         "startups_supported": 30,
         "key_enterprises_visited": 90,
         "workers_delivered": 400 + n,
-        "recruitment_funds": 12.5 + n / 10_000,
+        "recruitment_funds": round(12.5 + n / 10_000, 4),
         "employment_subsidies": 300.25,
     }
 

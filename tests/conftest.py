@@ -21,6 +21,7 @@ from app.auth.models import Role
 from app.auth.service import create_client
 from app.auth.tokens import issue_access_token
 from app.campaigns.service import load_campaigns
+from app.computed import memo
 from app.core.db import create_db_engine, session_scope, unit_of_work
 from app.core.deps import get_session
 from app.core.migrations import upgrade_to_head
@@ -104,6 +105,9 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
+    # Each test's data is rolled back, so its change counter restarts: a memoized answer of
+    # an earlier test could match the same counter value.
+    memo.clear()
     app = create_app(settings, engine)
 
     def test_session() -> Iterator[Session]:

@@ -17,6 +17,7 @@ from app.computed.goals import (
     required_events,
     share_met,
     shortfall,
+    shortfalls,
 )
 from app.computed.series import Report, build_series
 from app.computed.totals import IndicatorPoint, compute_totals, province_series
@@ -230,7 +231,11 @@ def test_county_weeks_and_share_met() -> None:
         ("320104", "W01", 0, 1, False),
         ("320104", "W02", 5, 3, True),
     ]
-    assert share_met(weeks) == Decimal("50.00")
+    assert share_met(2, len(weeks)) == Decimal("50.00")
+    assert [(w["county"], w["period"]) for w in shortfalls(weeks)] == [
+        ("320102", "W02"),
+        ("320104", "W01"),
+    ]
     assert [shortfall(w) for w in weeks] == [0, 1, 1, 0]
 
 

@@ -170,3 +170,59 @@ def test_each_body_is_exactly_what_its_documented_model_writes(
     response = client.get(f"{VIEWS}/{path}", params=params, headers=season)
     assert response.status_code == 200, response.text
     assert model.model_validate_json(response.content).model_dump(mode="json") == response.json()
+
+
+def full_t1(n: int) -> dict[str, int | float]:
+    """Every T1 indicator, consistent (each 其中 within its total)."""
+    return {
+        "publicity_materials": 500 + n,
+        "fairs_total": 30 + n,
+        "fairs_online": 10 + n,
+        "fairs_offline": 20,
+        "fairs_labor_brand": 3,
+        "postings_total": 3000 + n,
+        "postings_online": 1000 + n,
+        "postings_offline": 2000,
+        "postings_labor_brand": 100,
+        "employment_intents": 700 + n,
+        "startup_projects_promoted": 40,
+        "startup_mentoring": 55,
+        "startup_sites_offered": 12,
+        "startups_supported": 30,
+        "key_enterprises_visited": 90,
+        "workers_delivered": 400 + n,
+        "recruitment_funds": 12.5,
+        "employment_subsidies": 300.25,
+    }
+
+
+def test_totals_from_current_data_equal_totals_from_the_history(
+    client: TestClient, auth: Auth
+) -> None:
+    """Current totals read each city's newest report (older ones only when it lacks an
+    indicator); the history path reads every revision. Both must agree in every figure."""
+    admin = auth("admin")
+    partial_w04 = {k: v for k, v in full_t1(4).items() if k != "workers_delivered"}
+    for city, period, values in [
+        ("320100", "W02", full_t1(2)),
+        ("320100", "W03", full_t1(3)),
+        ("320200", "W01", full_t1(1)),
+        ("320200", "W04", partial_w04),  # workers_delivered carried from W01
+        ("320300", "W05", full_t1(5)),  # after the chosen period: not counted
+    ]:
+        response = client.put(
+            SNAPSHOT.format(city=city, period=period), headers=admin, json={"values": values}
+        )
+        assert response.status_code == 200, response.text
+    params = {"table": "t1", "period": "W04"}
+    current = client.get(f"{VIEWS}/totals", params=params, headers=admin).json()
+    history = client.get(
+        f"{VIEWS}/totals", params=params | {"as_of": "2099-01-01T00:00:00Z"}, headers=admin
+    ).json()
+    assert current["items"] == history["items"]
+    workers = next(i for i in current["items"] if i["indicator"] == "workers_delivered")
+    assert {c["city"]: (c["value"], c["period"]) for c in workers["cities"]} == {
+        "320100": (403, "W03"),
+        "320200": (401, "W01"),
+    }
+    assert workers["total"] == 804 and workers["stale"] == ["320100", "320200"]

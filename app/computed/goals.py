@@ -147,11 +147,15 @@ def county_weeks(
     return weeks
 
 
-def share_met(weeks: Sequence[CountyWeek]) -> Decimal:
-    if not weeks:
+def shortfalls(weeks: Sequence[CountyWeek]) -> list[CountyWeek]:
+    return [week for week in weeks if not week["met"]]
+
+
+def share_met(met: int, total: int) -> Decimal:
+    """Percent of county-weeks that met the requirement."""
+    if not total:
         return Decimal(0)
-    met = sum(1 for week in weeks if week["met"])
-    return (Decimal(met) * 100 / len(weeks)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return (Decimal(met) * 100 / total).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def local_day(instant: datetime, zone: tzinfo) -> date:

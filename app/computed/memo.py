@@ -16,6 +16,13 @@ _memo: OrderedDict[str, bytes] = OrderedDict()
 _lock = threading.Lock()
 
 
+def clear() -> None:
+    """Forget every memoized answer (benchmarks; tests, whose rolled-back databases reuse
+    change-counter values)."""
+    with _lock:
+        _memo.clear()
+
+
 def view_etag(request: Request, version: int, extra: str = "") -> str:
     query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
     key = f"{version}|{request.url.path}|{query}|{extra}"

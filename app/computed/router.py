@@ -203,10 +203,10 @@ def get_goals(
                 "county_events": {
                     "per_week": definition.goals.county_events.per_week,
                     "county_weeks": len(weeks),
-                    "met": sum(1 for w in weeks if w["met"]),
+                    "met": len(weeks) - len(result.shortfalls),
                     "share_met": float(result.share_met),
                     "matrix": weeks,
-                    "shortfalls": [w | {"missing": shortfall(w)} for w in weeks if not w["met"]],
+                    "shortfalls": [w | {"missing": shortfall(w)} for w in result.shortfalls],
                 },
             }
         )

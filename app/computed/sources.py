@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Text, cast, func, literal
+from sqlalchemy import Select, Text, case, cast, func, literal
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -65,7 +65,12 @@ def _current_reports(
     cities: Sequence[str] | None,
 ) -> list[Report]:
     """The head rows hold each snapshot's current values; warnings come from its revision."""
-    query = _select(
+    query = _head_reports_query(campaign_id)
+    return _head_reports(session, _filtered(query, SnapshotHead, tables, cities))
+
+
+def _head_reports_query(campaign_id: str) -> Any:
+    return _select(
         SnapshotHead.city_code,
         SnapshotHead.table_id,
         SnapshotHead.period_id,
@@ -73,12 +78,52 @@ def _current_reports(
         SnapshotHead.current_revision,
         SnapshotHead.updated_at,
     ).where(col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0)
-    query = _filtered(query, SnapshotHead, tables, cities)
+
+
+def _head_reports(session: Session, query: Any) -> list[Report]:
     return [
         Report(city, table, period, orjson.loads(values), revision, received_at)
         for city, table, period, values, revision, received_at in _rows(session, query)
         if received_at is not None
     ]
+
+
+def carrying_reports(
+    session: Session,
+    campaign_id: str,
+    table: str,
+    indicators: Collection[str],
+    periods: Sequence[str],
+    as_of: datetime | None,
+) -> list[Report]:
+    """Enough reports to carry each city's values forward to the last of `periods` (given in
+    order): its newest report among them, and all of them only for a city whose newest
+    report lacks an indicator. A few hundred rows instead of every week of every city."""
+    if as_of is not None:
+        return _reports_as_of(session, campaign_id, [table], None, as_of)
+    rank = case(
+        {period: index for index, period in enumerate(periods)}, value=SnapshotHead.period_id
+    )
+    chosen = _head_reports_query(campaign_id).where(
+        col(SnapshotHead.table_id) == table, col(SnapshotHead.period_id).in_(periods)
+    )
+    newest = (
+        chosen.with_only_columns(SnapshotHead.city_code, func.max(rank).label("rank"))
+        .group_by(col(SnapshotHead.city_code))
+        .subquery()
+    )
+    reports = _head_reports(
+        session,
+        chosen.join(
+            newest, (newest.c.city_code == SnapshotHead.city_code) & (newest.c.rank == rank)
+        ),
+    )
+    wanted = set(indicators)
+    lacking = [r.city for r in reports if not wanted.issubset(r.values)]
+    if not lacking:
+        return reports
+    older = _head_reports(session, chosen.where(col(SnapshotHead.city_code).in_(lacking)))
+    return [r for r in reports if r.city not in lacking] + older
 
 
 def indicator_points(

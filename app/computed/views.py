@@ -21,10 +21,12 @@ from app.computed.goals import (
     local_day,
     postings_progress,
     share_met,
+    shortfalls,
     started_periods,
 )
 from app.computed.series import build_series
 from app.computed.sources import (
+    carrying_reports,
     case_receipt_times,
     contact_receipts,
     county_period_events,
@@ -114,14 +116,15 @@ def totals_view(
     get_period(scope.periods, period)
     tables = chosen_tables(scope.definition, table)
     cities = list(scope.definition.reporting_units)
-    reports = load_reports(session, scope.definition.id, tables=[t.id for t in tables], as_of=as_of)
-    return [
-        (t, total)
-        for t in tables
-        for total in compute_totals(
-            reports, t.id, [i.key for i in t.indicators], cities, period, scope.order
-        )
-    ]
+    up_to = [p.id for p in scope.periods if p.index <= scope.order[period]]
+    result = []
+    for t in tables:
+        keys = [i.key for i in t.indicators]
+        reports = carrying_reports(session, scope.definition.id, t.id, keys, up_to, as_of)
+        result += [
+            (t, total) for total in compute_totals(reports, t.id, keys, cities, period, scope.order)
+        ]
+    return result
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class GoalsResult:
     at: datetime
     postings: PostingsProgress
     weeks: list[CountyWeek]
+    shortfalls: list[CountyWeek]
     share_met: Decimal
 
 
@@ -178,7 +182,8 @@ def goals_view(
         session, definition.id, goal.county_events.modes, as_of, scope.periods
     )
     weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events)
-    return GoalsResult(at, postings, weeks, share_met(weeks))
+    short = shortfalls(weeks)
+    return GoalsResult(at, postings, weeks, short, share_met(len(weeks) - len(short), len(weeks)))
 
 
 def receipts_by_deliverable(

@@ -39,7 +39,14 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        # Instants then arrive already in UTC, whatever the server's default time zone.
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def finish(session: Session, *, success: bool) -> None:

@@ -14,6 +14,13 @@ def _sqlite_instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
+def _aware_instant(value: datetime | None) -> datetime | None:
+    # psycopg returns aware instants in the session's time zone, UTC (app/core/db.py).
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An instant: stored in UTC, always returned timezone-aware.
 
@@ -33,10 +40,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(
         self, dialect: Dialect, coltype: Any
     ) -> Callable[[Any], datetime | None] | None:
+        # Plain functions instead of the decorator's generic per-value machinery: several
+        # times faster, and views read thousands of instants per request.
         if dialect.name == "sqlite":
-            # Several times faster than parsing, then attaching the zone in a second step;
-            # views read thousands of instants per request.
             return _sqlite_instant
+        if dialect.name == "postgresql":
+            return _aware_instant
         return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
