@@ -270,7 +270,7 @@ def test_holiday_shifted_deadline_and_summaries() -> None:
     judgements = judge_all(
         deadlines, {("A", "t1", "W04"): saturday}, ["A", "B"], datetime(2024, 2, 19, tzinfo=CST)
     )
-    assert [(j.city, j.status) for j in judgements] == [("A", "on_time"), ("B", "missing")]
+    assert [(j["city"], j["status"]) for j in judgements] == [("A", "on_time"), ("B", "missing")]
     by_city = summarize(judgements, "city")
     assert by_city["A"] == {"on_time": 1, "late": 0, "missing": 0, "not_due": 0}
     assert summarize(judgements, "deliverable")["t1"]["missing"] == 1

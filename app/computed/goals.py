@@ -132,18 +132,17 @@ def county_weeks(
     weeks: list[CountyWeek] = []
     for county, city in counties:
         per_period = counts.get(county, {})
-        for period, needed in required:
-            events = per_period.get(period, 0)
-            weeks.append(
-                {
-                    "county": county,
-                    "city": city,
-                    "period": period,
-                    "events": events,
-                    "required": needed,
-                    "met": events >= needed,
-                }
-            )
+        weeks += [
+            {
+                "county": county,
+                "city": city,
+                "period": period,
+                "events": (events := per_period.get(period, 0)),
+                "required": needed,
+                "met": events >= needed,
+            }
+            for period, needed in required
+        ]
     return weeks
 
 

@@ -144,10 +144,13 @@ def indicator_points(
             col(SnapshotHead.campaign_id) == campaign_id,
             col(SnapshotHead.table_id) == table,
             col(SnapshotHead.current_revision) > 0,
-            value.is_not(None),
         ),
     )
-    return [IndicatorPoint(city, period, Decimal(text)) for city, period, text in rows]
+    return [
+        IndicatorPoint(city, period, Decimal(text))
+        for city, period, text in rows
+        if text is not None  # not reported
+    ]
 
 
 def current_warnings(

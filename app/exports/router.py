@@ -165,13 +165,13 @@ def _csv_rows(
             ["city", "deliverable", "period", "due", "received_at", "status", "late_by_seconds"],
             (
                 [
-                    j.city,
-                    j.deliverable,
-                    j.period,
-                    j.due.isoformat(),
-                    j.received_at.isoformat() if j.received_at else None,
-                    j.status,
-                    j.late_by_seconds,
+                    j["city"],
+                    j["deliverable"],
+                    j["period"],
+                    j["due"].isoformat(),
+                    received.isoformat() if (received := j["received_at"]) else None,
+                    j["status"],
+                    j["late_by_seconds"],
                 ]
                 for j in judgements
             ),
