@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.core.changes import data_version
+from app.core.changes import change_token, data_version, mark_changed
 
 Auth = Callable[..., dict[str, str]]
 BASE = "/api/v1/campaigns/js-2024/cities/{city}/tables/{table}/periods/{period}"
@@ -81,6 +81,20 @@ def test_a_stored_revision_bumps_the_campaigns_data_version(
     changed = {"values": T1_W02 | {"fairs_labor_brand": 4}}
     assert client.put(url() + "?dry_run=true", json=changed, headers=nanjing).status_code == 200
     assert data_version(session, "js-2024") == before + 1
+
+
+def test_a_write_redone_after_a_rollback_gets_a_new_change_token(session: Session) -> None:
+    """Same counter value, different data: the memo and ETags must not mistake one for the
+    other."""
+    before = change_token(session, "js-2024")
+    savepoint = session.begin_nested()
+    mark_changed(session, "js-2024")
+    undone = change_token(session, "js-2024")
+    savepoint.rollback()
+    assert change_token(session, "js-2024") == before
+    mark_changed(session, "js-2024")
+    redone = change_token(session, "js-2024")
+    assert redone.split("-")[0] == undone.split("-")[0] and redone != undone
 
 
 def test_every_error_is_reported_at_once_and_nothing_is_stored(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import Request, Response
 from sqlmodel import Session
 
-from app.core.changes import data_version
+from app.core.changes import change_token
 
 MEMO_ENTRIES = 256
 
@@ -23,7 +23,7 @@ def clear() -> None:
         _memo.clear()
 
 
-def view_etag(request: Request, version: int, extra: str = "") -> str:
+def view_etag(request: Request, version: str, extra: str = "") -> str:
     query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
     key = f"{version}|{request.url.path}|{query}|{extra}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
@@ -49,7 +49,7 @@ def cached_view(
 
     The counter is read before any data, so a memo entry is never older than its key.
     """
-    etag = view_etag(request, data_version(session, campaign_id), extra)
+    etag = view_etag(request, change_token(session, campaign_id), extra)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

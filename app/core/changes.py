@@ -1,9 +1,12 @@
 """A per-campaign change counter, bumped by every transaction that writes campaign data.
 
 Computed views key their ETag and memo on it: an unchanged counter means an unchanged answer,
-so a dashboard polling every minute costs one primary-key read.
+so a dashboard polling every minute costs one primary-key read. Each bump also draws a
+random stamp: a counter value can come back (a restored backup, a rolled-back test database,
+another database served by the same process), a stamp does not.
 """
 
+import secrets
 from typing import Any
 
 from sqlalchemy import event
@@ -18,6 +21,7 @@ class DataVersion(SQLModel, table=True):
 
     campaign_id: str = Field(primary_key=True, max_length=32)
     version: int = Field(default=0)
+    stamp: str = Field(default="", max_length=32)
 
 
 def _touched_campaigns(session: OrmSession) -> set[str]:
@@ -32,8 +36,10 @@ def _touched_campaigns(session: OrmSession) -> set[str]:
 
 def _bump_statement(insert: Any) -> Any:
     table: Any = DataVersion.__table__  # type: ignore[attr-defined]
-    return insert(table).on_conflict_do_update(
-        index_elements=["campaign_id"], set_={"version": table.c.version + 1}
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["campaign_id"],
+        set_={"version": table.c.version + 1, "stamp": statement.excluded.stamp},
     )
 
 
@@ -44,7 +50,10 @@ _BUMP = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_state
 def mark_changed(session: OrmSession, campaign_id: str) -> None:
     """Bump the counter; call it from writes that bypass the ORM unit of work (bulk inserts)."""
     connection = session.connection()
-    connection.execute(_BUMP[connection.dialect.name], {"campaign_id": campaign_id, "version": 1})
+    connection.execute(
+        _BUMP[connection.dialect.name],
+        {"campaign_id": campaign_id, "version": 1, "stamp": secrets.token_hex(8)},
+    )
 
 
 def _bump(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
@@ -62,3 +71,11 @@ def data_version(session: Session, campaign_id: str) -> int:
         select(DataVersion.version).where(DataVersion.campaign_id == campaign_id)
     ).first()
     return version or 0
+
+
+def change_token(session: Session, campaign_id: str) -> str:
+    """The counter and its stamp: equal tokens mean equal campaign data."""
+    row = session.exec(
+        select(DataVersion.version, DataVersion.stamp).where(DataVersion.campaign_id == campaign_id)
+    ).first()
+    return "0" if row is None else f"{row[0]}-{row[1]}"
