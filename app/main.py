@@ -1,6 +1,7 @@
 """The FastAPI application: wiring only; the domain lives in the packages beside this one."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
+from app.attachments.storage import storage_for
 from app.auth.router import router as auth_router
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
@@ -28,11 +30,16 @@ from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
 
 VERSION = "0.1.0"
+logger = logging.getLogger("app")
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if app.state.settings.app_env != "test":
+    settings: Settings = app.state.settings
+    swept = storage_for(settings).sweep_staged(settings.abandoned_upload_seconds)
+    if swept:
+        logger.info("removed %d abandoned staged uploads", swept)
+    if settings.app_env != "test":
         # Everything alive after start-up lives as long as the process: moved out of the
         # collector's generations, it is no longer rescanned by every full collection
         # (bulk requests allocate enough to trigger many). Tests build hundreds of apps

@@ -2,6 +2,8 @@
 who may reach them."""
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -350,3 +352,23 @@ def test_control_characters_in_part_headers_are_dropped(
     assert response.status_code == 201, response.text
     assert response.json()["filename"] == "ab.pdf"
     assert response.json()["declared_type"] == "text/xy"
+
+
+def test_abandoned_staged_uploads_are_removed_at_start_up(app: FastAPI, storage_dir: Path) -> None:
+    """A process killed mid-upload leaves a staged file; the next start removes it once it
+    is older than a live upload could be, and touches nothing else."""
+    storage = DirectoryStorage(storage_dir)
+    live = storage.stage()
+    live.write(b"still arriving")
+    abandoned = live.path.with_name("0123456789abcdef0123456789abcdef.part")
+    abandoned.write_bytes(b"half a picture")  # as left by a killed process
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    kept = storage.stage()
+    kept.write(b"a committed file")
+    kept.commit("ab/" + "0" * 32)
+    with TestClient(app):
+        pass
+    assert not abandoned.exists()
+    assert live.path.exists() and (storage_dir / "ab" / ("0" * 32)).exists()
+    live.discard()

@@ -8,6 +8,7 @@ upload, so several service machines can share one store.
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated, BinaryIO, Protocol
 from fastapi import Depends
 
 from app.core.deps import SettingsDep
+from app.core.settings import Settings
 
 READ_CHUNK = 256 * 1024
 KEY_PATTERN = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
@@ -41,6 +43,10 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def sweep_staged(self, older_than: float) -> int:
+        """Remove staged bytes untouched for `older_than` seconds; returns how many."""
+        ...
 
 
 def new_key() -> str:
@@ -97,6 +103,18 @@ class DirectoryStorage:
     def delete(self, key: str) -> None:
         _key_path(self.root, key).unlink(missing_ok=True)
 
+    def sweep_staged(self, older_than: float) -> int:
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in (self.root / ".incoming").glob("*.part"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another process swept it first
+                continue
+        return removed
+
 
 def _key_path(root: Path, key: str) -> Path:
     if not KEY_PATTERN.match(key):
@@ -104,8 +122,12 @@ def _key_path(root: Path, key: str) -> Path:
     return root / key
 
 
-def get_storage(settings: SettingsDep) -> Storage:
+def storage_for(settings: Settings) -> Storage:
     return DirectoryStorage(settings.storage_dir)
+
+
+def get_storage(settings: SettingsDep) -> Storage:
+    return storage_for(settings)
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]

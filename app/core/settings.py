@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_video_bytes: int = Field(default=200 * MIB, ge=1024, le=4096 * MIB)
     max_document_bytes: int = Field(default=20 * MIB, ge=1024, le=1024 * MIB)
     max_attachments_per_record: int = Field(default=30, ge=1, le=1000)
+    # A staged upload untouched this long was abandoned (its process died mid-upload): it is
+    # removed at start-up. A live upload touches its file with every chunk.
+    abandoned_upload_seconds: int = Field(default=3600, ge=60)
 
     cors_allow_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
