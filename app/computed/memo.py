@@ -23,9 +23,9 @@ def clear() -> None:
         _memo.clear()
 
 
-def view_etag(request: Request, version: str, extra: str = "") -> str:
+def view_etag(request: Request, change: str, extra: str = "") -> str:
     query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
-    key = f"{version}|{request.url.path}|{query}|{extra}"
+    key = f"{change}|{request.url.path}|{query}|{extra}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -47,7 +47,7 @@ def cached_view(
     """304 when the client has the current answer; otherwise the memoized or freshly
     computed JSON body.
 
-    The counter is read before any data, so a memo entry is never older than its key.
+    The change token is read before any data, so a memo entry is never older than its key.
     """
     etag = view_etag(request, change_token(session, campaign_id), extra)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}

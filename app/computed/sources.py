@@ -100,7 +100,7 @@ def carrying_reports(
     order): its newest report among them, and all of them only for a city whose newest
     report lacks an indicator. A few hundred rows instead of every week of every city."""
     if as_of is not None:
-        return _reports_as_of(session, campaign_id, [table], None, as_of)
+        return load_reports(session, campaign_id, tables=[table], as_of=as_of)
     rank = case(
         {period: index for index, period in enumerate(periods)}, value=SnapshotHead.period_id
     )
@@ -119,10 +119,10 @@ def carrying_reports(
         ),
     )
     wanted = set(indicators)
-    lacking = [r.city for r in reports if not wanted.issubset(r.values)]
+    lacking = {r.city for r in reports if not wanted.issubset(r.values)}
     if not lacking:
         return reports
-    older = _head_reports(session, chosen.where(col(SnapshotHead.city_code).in_(lacking)))
+    older = _head_reports(session, chosen.where(col(SnapshotHead.city_code).in_(sorted(lacking))))
     return [r for r in reports if r.city not in lacking] + older
 
 
@@ -134,7 +134,7 @@ def indicator_points(
     if as_of is not None:
         return [
             IndicatorPoint(r.city, r.period, Decimal(r.values[indicator]))
-            for r in _reports_as_of(session, campaign_id, [table], None, as_of)
+            for r in load_reports(session, campaign_id, tables=[table], as_of=as_of)
             if indicator in r.values
         ]
     value = col(SnapshotHead.current_values)[indicator].as_string()

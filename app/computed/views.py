@@ -173,10 +173,11 @@ def goals_view(
     ]
     if period is not None:
         get_period(scope.periods, period)
+    only = chosen_cities(definition, city)[0] if city is not None else None
     counties = [
         (county, parent)
         for county, parent in county_list(session, definition)
-        if city is None or parent == chosen_cities(definition, city)[0]
+        if only is None or parent == only
     ]
     counts = county_period_events(
         session, definition.id, goal.county_events.modes, as_of, scope.periods

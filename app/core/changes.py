@@ -10,10 +10,11 @@ import secrets
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Field, Session, SQLModel, select
+
+from app.core.db import per_dialect
 
 
 class DataVersion(SQLModel, table=True):
@@ -43,8 +44,7 @@ def _bump_statement(insert: Any) -> Any:
     )
 
 
-# Built once: every write runs one, and building it costs more than executing it.
-_BUMP = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_statement(sqlite.insert)}
+_BUMP = per_dialect(_bump_statement)
 
 
 def mark_changed(session: OrmSession, campaign_id: str) -> None:

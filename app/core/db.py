@@ -5,11 +5,14 @@ transaction starts with BEGIN IMMEDIATE so concurrent writers queue on the busy 
 instead of failing with "database is locked" when a read lock is upgraded.
 """
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
+
+Built = TypeVar("Built")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -29,6 +32,13 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def per_dialect(build: Callable[[Any], Built]) -> dict[str, Built]:
+    """An upsert statement built once for each database, from that database's `insert`
+    (ON CONFLICT is dialect-specific); pick it with `connection.dialect.name`. Hot write
+    paths run one per write, and building costs more than executing."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 def create_db_engine(url: str) -> Engine:

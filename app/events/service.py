@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Row, and_, bindparam, insert, or_, update
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core.changes import mark_changed
+from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, Locked, NotFound
 from app.events.models import (
     TALLIED_MODES,
@@ -320,16 +320,18 @@ def add_to_tally(
         | deltas
         for (county, period), deltas in by_week.items()
     ]
-    dialect = session.get_bind().dialect.name
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_for(TALLY)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["campaign_id", "county_code", "period_id"],
-            set_={mode: TALLY.c[mode] + statement.excluded[mode] for mode in TALLIED_MODES},
-        ),
-        rows,
+    session.execute(_ADD_TO_TALLY[session.get_bind().dialect.name], rows)
+
+
+def _add_to_tally_statement(insert: Any) -> Any:
+    statement = insert(TALLY)
+    return statement.on_conflict_do_update(
+        index_elements=["campaign_id", "county_code", "period_id"],
+        set_={mode: TALLY.c[mode] + statement.excluded[mode] for mode in TALLIED_MODES},
     )
+
+
+_ADD_TO_TALLY = per_dialect(_add_to_tally_statement)
 
 
 def ingest(

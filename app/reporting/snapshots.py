@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import Table as SqlTable
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.campaigns.calendar import Period, build_periods
@@ -21,6 +20,7 @@ from app.campaigns.service import (
     get_table,
 )
 from app.core.changes import mark_changed
+from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from app.reporting.locks import ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
@@ -118,18 +118,15 @@ _HEAD_STATE = (
     _HEAD.c.first_received_at,
     _HEAD.c.updated_at,
 )
-_HEAD_KEY = (
+_HEAD_SERIES = (  # one city's table, every period
     (_HEAD.c.campaign_id == bindparam("key_campaign"))
     & (_HEAD.c.city_code == bindparam("key_city"))
     & (_HEAD.c.table_id == bindparam("key_table"))
-    & (_HEAD.c.period_id == bindparam("key_period"))
 )
+_HEAD_KEY = _HEAD_SERIES & (_HEAD.c.period_id == bindparam("key_period"))
 _READ_HEAD = select(*_HEAD_STATE).where(_HEAD_KEY)
 _EARLIER_HEADS = select(_HEAD.c.period_id, _HEAD.c.current_values).where(
-    (_HEAD.c.campaign_id == bindparam("key_campaign"))
-    & (_HEAD.c.city_code == bindparam("key_city"))
-    & (_HEAD.c.table_id == bindparam("key_table"))
-    & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
+    _HEAD_SERIES & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
 )
 _UPDATE_HEAD = update(_HEAD).where(_HEAD_KEY)
 _INSERT_REVISION = _REVISION.insert()
@@ -148,10 +145,7 @@ def _lock_head_statement(insert: Any) -> Any:
     )
 
 
-_LOCK_HEAD = {
-    "postgresql": _lock_head_statement(postgresql.insert),
-    "sqlite": _lock_head_statement(sqlite.insert),
-}
+_LOCK_HEAD = per_dialect(_lock_head_statement)
 
 
 def _key_params(key: SnapshotKey) -> dict[str, str]:
