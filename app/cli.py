@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -48,23 +49,39 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from app.core.observability import configure_logging
-    from app.main import create_app
 
     engine = prepare_database(settings)
-    configure_logging(settings.log_level)
     base = f"http://{args.host}:{args.port}"
     print(
-        f"Spring Breeze reporting service on {base}\n  API docs: {base}/docs  "
+        f"Spring Breeze reporting service on {base} ({args.workers} worker process"
+        f"{'es' if args.workers > 1 else ''})\n  API docs: {base}/docs  "
         f"(ReDoc: {base}/redoc, OpenAPI: {base}/openapi.json)",
         file=sys.stderr,
     )
-    uvicorn.run(
-        create_app(settings, engine),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-    )
+    if args.workers > 1 and engine.dialect.name == "sqlite":
+        print(
+            "warning: several processes share one SQLite file through its busy timeout; "
+            "use PostgreSQL (DATABASE_URL) for more than one worker",
+            file=sys.stderr,
+        )
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "access_log": False,
+        # Our own server banner is none at all.
+        "server_header": False,
+        "timeout_keep_alive": 15,
+    }
+    if args.workers == 1:
+        from app.main import create_app
+
+        configure_logging(settings.log_level)
+        uvicorn.run(create_app(settings, engine), **common)
+        return
+    engine.dispose()
+    # Each worker process builds its own app (engines, pools, memo) from the environment.
+    uvicorn.run("app.main:serving_app", factory=True, workers=args.workers, **common)
 
 
 def _clients(args: argparse.Namespace, settings: Settings) -> None:
@@ -154,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, load reference data, serve HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (each with its own threads and pools); production runs "
+        "several on PostgreSQL",
+    )
 
     commands.add_parser("migrate", help="migrate the database and load reference data")
 

@@ -79,17 +79,22 @@ def percentile(samples: list[float], share: float) -> float:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """`python -m app serve` in a child process, on a free loopback port."""
+def live_server(settings: Settings, **environment: str) -> Iterator[str]:
+    """`python -m app serve` in a child process, on a free loopback port; `environment`
+    adds settings (e.g. MAX_IN_FLIGHT="8")."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = os.environ | {
-        "DATABASE_URL": settings.database_url,
-        "LOG_LEVEL": "WARNING",
-        "JWT_SIGNING_KEYS": json.dumps(settings.jwt_signing_keys),
-        "JWT_ACTIVE_KEY_ID": settings.jwt_active_key_id,
-    }
+    env = (
+        os.environ
+        | {
+            "DATABASE_URL": settings.database_url,
+            "LOG_LEVEL": "WARNING",
+            "JWT_SIGNING_KEYS": json.dumps(settings.jwt_signing_keys),
+            "JWT_ACTIVE_KEY_ID": settings.jwt_active_key_id,
+        }
+        | environment
+    )
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         cwd=ROOT,

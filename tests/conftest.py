@@ -23,12 +23,13 @@ from app.auth.tokens import issue_access_token
 from app.campaigns.service import load_campaigns
 from app.computed import memo
 from app.core.db import create_db_engine, session_scope, unit_of_work
-from app.core.deps import get_session
+from app.core.deps import get_read_session, get_session
 from app.core.migrations import upgrade_to_head
 from app.core.settings import Settings
 from app.core.types import utc_now
 from app.main import create_app
 from app.regions.service import load_regions
+from tests import loop_guard
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -114,6 +115,7 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
         yield from unit_of_work(session)
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
     app.state.job_sessions = test_session
     return app
 
@@ -153,3 +155,44 @@ def auth(settings: Settings, new_client: Callable[..., tuple[str, str]]) -> Call
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def live_settings(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """Settings of a database of its own, for tests whose servers commit: nothing they write
+    can meet the rolled-back tests' data. Same backend as `database_url`."""
+    storage = tmp_path_factory.mktemp("live-storage")
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+        yield make_settings(url).model_copy(update={"storage_dir": storage})
+        return
+    name = f"sb_live_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+        yield make_settings(f"{base}/{name}").model_copy(update={"storage_dir": storage})
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def live_engine(live_settings: Settings) -> Iterator[Engine]:
+    upgrade_to_head(live_settings.sqlalchemy_url)
+    engine = create_db_engine(live_settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        load_regions(session)
+        load_campaigns(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_io_on_the_event_loop() -> Iterator[None]:
+    """Every test fails if the app ran SQL or opened a storage file on the event loop."""
+    loop_guard.install()
+    loop_guard.violations.clear()
+    yield
+    found = list(loop_guard.violations)
+    loop_guard.violations.clear()
+    assert not found, "blocking I/O on the event loop:\n" + "\n".join(found)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from app.campaigns.definition import read_definition_file
 from app.campaigns.service import DEFINITIONS_DIR
+from app.computed import memo
 from app.computed.schemas import ComplianceOut, DeltasOut, GoalsOut, QualityOut, TotalsOut
 
 Auth = Callable[..., dict[str, str]]
@@ -210,3 +211,43 @@ def test_totals_from_current_data_equal_totals_from_the_history(
         "320200": (101, "W01"),
     }
     assert workers["total"] == 204 and workers["stale"] == ["320100", "320200"]
+
+
+def test_views_are_compressed_once_and_served_compressed_from_the_memo(
+    client: TestClient, season: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compressions: list[int] = []
+    real_compress = memo.compress
+
+    def counting(data: bytes) -> bytes:
+        compressions.append(len(data))
+        return real_compress(data)
+
+    monkeypatch.setattr(memo, "compress", counting)
+    plain = client.get(f"{VIEWS}/goals", headers=season | {"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    answers = [
+        client.get(f"{VIEWS}/goals", headers=season | {"Accept-Encoding": "gzip"}) for _ in range(3)
+    ]
+    for answer in answers:
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["vary"] == "Accept-Encoding"
+        assert answer.json() == plain.json()  # httpx decompressed it
+        assert int(answer.headers["content-length"]) < len(plain.content) / 4
+    assert compressions == [len(plain.content)]  # compressed once, then from the memo
+
+    # the compressed representation's tag revalidates like the plain one
+    etag = answers[0].headers["etag"]
+    assert etag != plain.headers["etag"]
+    for tag in (etag, plain.headers["etag"]):
+        again = client.get(f"{VIEWS}/goals", headers=season | {"If-None-Match": tag})
+        assert again.status_code == 304
+
+
+def test_csv_exports_are_compressed_for_clients_that_ask(
+    client: TestClient, season: dict[str, str]
+) -> None:
+    answer = client.get(f"{VIEWS}/exports/deltas.csv", headers=season | {"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-encoding"] == "gzip"
+    assert answer.text.lstrip("\ufeff").startswith("city")

@@ -5,14 +5,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
 from app.auth.models import Role
 from app.auth.service import active_client, recently_active_client
 from app.auth.tokens import decode_access_token
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import ReadSessionDep, SettingsDep, short_read
 from app.core.errors import FieldError, Forbidden, Unauthorized
 from app.core.types import utc_now
 
@@ -41,7 +40,7 @@ class Principal:
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Depends(oauth2_client_credentials)],
 ) -> Principal:
@@ -53,8 +52,8 @@ async def get_principal(
             "the Authorization header must be 'Bearer <token>'", oauth_error="invalid_request"
         )
     claims = decode_access_token(settings, token.strip())
-    client = recently_active_client(claims.client_id) or await run_in_threadpool(
-        active_client, session, claims.client_id
+    client = recently_active_client(claims.client_id) or await short_read(
+        session, lambda s: active_client(s, claims.client_id)
     )
     if client is None:
         raise Unauthorized("the client of this token is unknown or disabled")

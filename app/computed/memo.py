@@ -1,9 +1,15 @@
-"""ETags and a small memo for computed views, keyed by the campaign's change counter."""
+"""ETags and a small memo for computed views, keyed by the campaign's change counter.
 
+A memoized answer keeps its gzip form beside it, made once on first demand: a dashboard
+polling `/goals` costs no compression per request.
+"""
+
+import gzip
 import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Request, Response
 from sqlmodel import Session
@@ -11,8 +17,17 @@ from sqlmodel import Session
 from app.core.changes import change_token
 
 MEMO_ENTRIES = 256
+GZIP_LEVEL = 6
+GZIP_SUFFIX = '-gzip"'
 
-_memo: OrderedDict[str, bytes] = OrderedDict()
+
+@dataclass
+class _Answer:
+    body: bytes
+    gzipped: bytes | None = None
+
+
+_memo: OrderedDict[str, _Answer] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -30,10 +45,21 @@ def view_etag(request: Request, change: str, extra: str = "") -> str:
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Either representation's tag matches (the gzip one is the same answer, compressed)."""
     if not if_none_match:
         return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    tags = {
+        tag.strip().removeprefix("W/").replace(GZIP_SUFFIX, '"') for tag in if_none_match.split(",")
+    }
     return "*" in tags or etag in tags
+
+
+def compress(body: bytes) -> bytes:
+    return gzip.compress(body, GZIP_LEVEL, mtime=0)
+
+
+def accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "").lower()
 
 
 def cached_view(
@@ -50,17 +76,31 @@ def cached_view(
     The change token is read before any data, so a memo entry is never older than its key.
     """
     etag = view_etag(request, change_token(session, campaign_id), extra)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    compressed = accepts_gzip(request)
+    headers = {
+        "ETag": etag[:-1] + GZIP_SUFFIX if compressed else etag,
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+    }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     with _lock:
-        body = _memo.get(etag)
-        if body is not None:
+        answer = _memo.get(etag)
+        if answer is not None:
             _memo.move_to_end(etag)
-    if body is None:
-        body = compute()
+    if answer is None:
+        answer = _Answer(compute())
         with _lock:
-            _memo[etag] = body
+            _memo[etag] = answer
             while len(_memo) > MEMO_ENTRIES:
                 _memo.popitem(last=False)
-    return Response(body, media_type="application/json", headers=headers)
+    if not compressed:
+        return Response(answer.body, media_type="application/json", headers=headers)
+    if answer.gzipped is None:
+        # Two requests may both compress a new answer once; either result is the same.
+        answer.gzipped = compress(answer.body)
+    return Response(
+        answer.gzipped,
+        media_type="application/json",
+        headers=headers | {"Content-Encoding": "gzip"},
+    )

@@ -1,8 +1,9 @@
 """Engine creation and the request-scoped session.
 
-SQLite is the embedded default, PostgreSQL the production database. On SQLite every
-transaction starts with BEGIN IMMEDIATE so concurrent writers queue on the busy timeout
-instead of failing with "database is locked" when a read lock is upgraded.
+SQLite is the embedded default, PostgreSQL the production database. On SQLite writing
+transactions start with BEGIN IMMEDIATE on a single pooled connection, so writers queue
+instead of failing with "database is locked" when a read lock is upgraded; requests that
+only read use a second engine whose transactions never take the write lock.
 """
 
 from collections.abc import Callable, Iterator
@@ -14,10 +15,15 @@ from sqlmodel import Session
 
 Built = TypeVar("Built")
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Within one process writers queue on the writer pool (one connection); the busy timeout
+# only matters between processes (the CLI beside a server), and is kept short so that a
+# blocked writer hears "busy" (503, retry) instead of hanging its client.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+DEFAULT_CONNECTIONS = 16
+DEFAULT_POOL_WAIT_SECONDS = 10.0
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's "begin" event below.
@@ -31,7 +37,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def per_dialect(build: Callable[[Any], Built]) -> dict[str, Built]:
@@ -41,22 +47,66 @@ def per_dialect(build: Callable[[Any], Built]) -> dict[str, Built]:
     return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    connections: int = DEFAULT_CONNECTIONS,
+    pool_wait_seconds: float = DEFAULT_POOL_WAIT_SECONDS,
+) -> Engine:
+    """The engine that writes (and reads, where no read engine is asked for).
+
+    SQLite has one writer at a time: the pool holds a single connection whose transactions
+    begin IMMEDIATE, so writers of this process queue in the pool (in order, without
+    spinning on the busy timeout) and a write lock is held only while a transaction runs.
+    A writer that waits longer than `pool_wait_seconds` gets a pool timeout, which the API
+    answers with 503 and Retry-After. PostgreSQL: one connection per worker thread.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=pool_wait_seconds,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, begin="BEGIN IMMEDIATE")
         return engine
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
-        # Instants then arrive already in UTC, whatever the server's default time zone.
-        connect_args={"options": "-c timezone=UTC"},
+        pool_size=connections,
+        # Background work (export jobs) and brief bursts beyond the worker threads.
+        max_overflow=4,
+        pool_timeout=pool_wait_seconds,
+        # Instants then arrive already in UTC, whatever the server's default time zone. A
+        # writer waits for a row lock (its turn on the change counter, a snapshot's head) as
+        # long as a SQLite writer waits for its turn; then it hears 503 and retries.
+        connect_args={
+            "options": f"-c timezone=UTC -c lock_timeout={round(pool_wait_seconds * 1000)}"
+        },
     )
+
+
+def create_read_engine(
+    writer: Engine,
+    *,
+    connections: int = DEFAULT_CONNECTIONS,
+    pool_wait_seconds: float = DEFAULT_POOL_WAIT_SECONDS,
+) -> Engine:
+    """The engine for requests that only read. On SQLite its transactions begin DEFERRED:
+    in WAL mode a reader sees the last committed state and never waits for the writer.
+    PostgreSQL readers never wait for writers anyway, so they share the writer's pool."""
+    if writer.dialect.name != "sqlite":
+        return writer
+    engine = create_engine(
+        writer.url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=pool_wait_seconds,
+    )
+    _configure_sqlite(engine, begin="BEGIN")
+    return engine
 
 
 def finish(session: Session, *, success: bool) -> None:

@@ -1,20 +1,45 @@
 """Request-scoped dependencies shared by every router."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.db import finish
 from app.core.settings import Settings
+
+Read = TypeVar("Read")
+
+# Requests with these methods never write: on SQLite they use the read engine, whose
+# transactions do not take the write lock, so they never wait behind a writer.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_settings(request: Request) -> Settings:
     # async: no I/O, so no thread hop
     settings: Settings = request.app.state.settings
     return settings
+
+
+# Ending a transaction runs in threads of its own: a request that holds a connection must
+# never wait for a worker thread that is itself waiting for a connection.
+FINISHING_THREADS = 8
+_finishers: RunVar[CapacityLimiter] = RunVar("finishers")
+
+
+def _finishing_limiter() -> CapacityLimiter:
+    try:
+        return _finishers.get()
+    except LookupError:
+        limiter = CapacityLimiter(FINISHING_THREADS)
+        _finishers.set(limiter)
+        return limiter
 
 
 def _finish_and_close(session: Session, success: bool) -> None:
@@ -24,27 +49,56 @@ def _finish_and_close(session: Session, success: bool) -> None:
         session.close()
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's unit of work.
-
-    Opening a Session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and close run together in one worker-thread hop. A route that already ended its
-    transaction in its own worker thread (or never used the database) leaves nothing to
-    commit, and closing then needs no hop.
-    """
-    session = Session(request.app.state.engine, expire_on_commit=False)
+async def _unit_of_work(engine: Engine) -> AsyncIterator[Session]:
+    """Opening a Session does no I/O, so it happens on the event loop; the commit (or
+    rollback) and close run together in one worker-thread hop. A route that already ended
+    its transaction in its own worker thread (or never used the database) leaves nothing to
+    commit, and closing then needs no hop."""
+    session = Session(engine, expire_on_commit=False)
     success = False
     try:
         yield session
         success = True
     finally:
         if session.in_transaction():
-            await run_in_threadpool(_finish_and_close, session, success)
+            await anyio.to_thread.run_sync(
+                _finish_and_close, session, success, limiter=_finishing_limiter()
+            )
         else:
             session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: on the read engine for GET/HEAD/OPTIONS, else the writer."""
+    state = request.app.state
+    engine = state.read_engine if request.method in READ_METHODS else state.engine
+    async for session in _unit_of_work(engine):
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A session that only reads, whatever the request's method (who is calling, which
+    campaign): a write request must not hold the writer while it waits for its handler."""
+    async for session in _unit_of_work(request.app.state.read_engine):
+        yield session
+
+
+def _read_and_end(session: Session, read: Callable[[Session], Read]) -> Read:
+    try:
+        return read(session)
+    finally:
+        # Nothing was written: ending the transaction releases the connection at once.
+        session.commit()
+
+
+async def short_read(session: Session, read: Callable[[Session], Read]) -> Read:
+    """Run `read(session)` in a worker thread and end its transaction there: for `async`
+    routes and dependencies, which must never touch the database on the event loop."""
+    return await run_in_threadpool(_read_and_end, session, read)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # reported to the client instead of being lost after a 200.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -96,3 +96,16 @@ class PayloadTooLarge(ServiceError):
 
 class UnsupportedMediaType(ServiceError):
     status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class ServiceUnavailable(ServiceError):
+    """Overloaded or briefly unable to take the work: the client should retry after a pause."""
+
+    status, title, type_slug = 503, "Service unavailable", "service-unavailable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_seconds)},
+            extra={"retry_after_seconds": retry_after_seconds},
+        )

@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.campaigns.definition import read_definition_file
 from app.campaigns.service import DEFINITIONS_DIR
-from app.core.problems import Problem
+from app.core.problems import Problem, problem_responses
 
 API_DESCRIPTION = """
 Reporting service for the **2024 Spring Breeze Action** (2024年春风行动).
@@ -112,5 +112,21 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
+    _document_shedding(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _document_shedding(schema: dict[str, Any]) -> None:
+    """Any API operation may be refused with 503 and Retry-After when the service is at
+    capacity or the database is busy (admission control, bounded queues)."""
+    busy = problem_responses(503)[503] | {
+        "description": "At capacity or the database is busy: nothing was done; retry after "
+        "the number of seconds in `Retry-After`",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("503", busy)

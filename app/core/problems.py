@@ -7,9 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import FieldError, ServiceError
+from app.core.errors import FieldError, ServiceError, ServiceUnavailable
 from app.core.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -68,6 +70,7 @@ _STATUS_TITLES = {
     423: "Locked",
     429: "Too many requests",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -113,6 +116,10 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
+    return _render(request, exc)
+
+
+def _render(request: Request, exc: ServiceError) -> JSONResponse:
     return problem_response(
         request,
         status=exc.status,
@@ -148,6 +155,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def busy_problem(request: Request, detail: str) -> JSONResponse:
+    """503 with Retry-After: the client should come back in a moment."""
+    return _render(request, ServiceUnavailable(detail))
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # A pool timeout (every connection busy; on SQLite: the writer queue) or the database
+    # refusing for now (locked by another process, unreachable, too many connections):
+    # the request was rolled back and may be retried.
+    logger.warning("database busy", extra={"path": request.url.path, "error": type(exc).__name__})
+    return busy_problem(
+        request, "the database is busy; the request was not carried out, retry shortly"
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(
@@ -161,6 +183,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _database_busy)
+    app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # removed at start-up. A live upload touches its file with every chunk.
     abandoned_upload_seconds: int = Field(default=3600, ge=60)
 
+    # Serving under load (per worker process): requests run in at most `worker_threads`
+    # threads, each with its database connection; at most `max_in_flight` requests are
+    # admitted (running or queued for a thread), the rest get 503 with Retry-After at once;
+    # a request that waits `pool_wait_seconds` for a database connection (on SQLite: for
+    # its turn to write) gets 503 too.
+    worker_threads: int = Field(default=16, ge=2, le=256)
+    max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    pool_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+
     cors_allow_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.core.errors import FieldError, InvalidInput
+from app.core.errors import Conflict, FieldError, InvalidInput
 from app.idempotency.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -52,26 +52,25 @@ def find_replay(
     return record
 
 
-def remember(
-    session: Session,
-    client_id: str,
-    key: str,
-    fingerprint: str,
-    status_code: int,
-    body: dict[str, Any],
-    headers: dict[str, str],
-) -> None:
-    session.add(
-        IdempotencyRecord(
-            client_id=client_id,
-            key=key,
-            request_sha256=fingerprint,
-            status_code=status_code,
-            body=body,
-            headers=headers,
-        )
+IN_FLIGHT_STATUS = 0  # a claimed key whose request has not finished
+
+
+def _claim(session: Session, client_id: str, key: str, fingerprint: str) -> IdempotencyRecord:
+    """Insert the key's row before doing any work. A concurrent request with the same key
+    blocks on this insert (PostgreSQL) or on the write lock (SQLite) until the first one
+    ends, then finds its answer; so exactly one of them does the work."""
+    claim = IdempotencyRecord(
+        client_id=client_id,
+        key=key,
+        request_sha256=fingerprint,
+        status_code=IN_FLIGHT_STATUS,
+        body={},
+        headers={},
     )
-    session.flush()
+    with session.begin_nested():
+        session.add(claim)
+        session.flush()
+    return claim
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,18 @@ class StoredResponse:
     body: dict[str, Any]
     headers: dict[str, str]
     replayed: bool = False
+
+
+def _replay(record: IdempotencyRecord) -> StoredResponse:
+    if record.status_code == IN_FLIGHT_STATUS:
+        # Visible only if the first request committed part-way; per the Idempotency-Key
+        # draft, a request whose twin is still running is told so.
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            errors=[FieldError("header.Idempotency-Key", "in_flight", "retry shortly")],
+            headers={"Retry-After": "1"},
+        )
+    return StoredResponse(record.status_code, record.body, record.headers, replayed=True)
 
 
 def run_once(
@@ -91,36 +102,37 @@ def run_once(
     *,
     store: bool = True,
 ) -> StoredResponse:
-    """Answer from the stored response for (client, key), or produce and remember it.
+    """Answer from the stored response for (client, key), or claim the key, produce the
+    answer and remember it, all in the caller's transaction.
 
     Only successful answers are remembered, so a corrected request can reuse nothing by
-    accident: its body differs and the key is refused.
+    accident: its body differs and the key is refused. `store=False` (a dry run) replays a
+    stored answer but neither claims nor stores.
     """
     if key is None:
         return produce()
     check_key(key)
     record = find_replay(session, client_id, key, fingerprint)
     if record is not None:
-        return StoredResponse(record.status_code, record.body, record.headers, replayed=True)
-    response = produce()
-    if store and 200 <= response.status_code < 300:
-        try:
-            with session.begin_nested():
-                remember(
-                    session,
-                    client_id,
-                    key,
-                    fingerprint,
-                    response.status_code,
-                    response.body,
-                    response.headers,
-                )
-        except IntegrityError:
-            # The same key arrived twice at once; the other request stored its answer first.
-            record = find_replay(session, client_id, key, fingerprint)
-            if record is not None:
-                return StoredResponse(
-                    record.status_code, record.body, record.headers, replayed=True
-                )
+        return _replay(record)
+    if not store:
+        return produce()
+    try:
+        claim = _claim(session, client_id, key, fingerprint)
+    except IntegrityError:
+        # The same key arrived twice at once and the other request committed first; under
+        # READ COMMITTED this statement sees its answer. Nothing of ours was written.
+        record = find_replay(session, client_id, key, fingerprint)
+        if record is None:
             raise
+        return _replay(record)
+    response = produce()
+    if 200 <= response.status_code < 300:
+        claim.status_code = response.status_code
+        claim.body = response.body
+        claim.headers = response.headers
+        session.add(claim)
+    else:
+        session.delete(claim)
+    session.flush()
     return response

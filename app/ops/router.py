@@ -21,7 +21,8 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
-def healthz() -> Health:
+async def healthz() -> Health:
+    # async and without I/O: answered on the event loop even when every worker thread is busy
     return Health(status="ok")
 
 

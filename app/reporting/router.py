@@ -18,7 +18,7 @@ from app.auth.dependencies import (
 )
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import ReadSessionDep, SessionDep, SettingsDep, short_read
 from app.core.numbers import json_number
 from app.core.problems import problem_responses
 from app.core.text import Multiline
@@ -239,6 +239,7 @@ def _number(text: str | None) -> int | float | None:
 async def import_snapshot(
     request: Request,
     session: SessionDep,
+    read_session: ReadSessionDep,
     settings: SettingsDep,
     access: CityWriterDep,
     campaign: CampaignId,
@@ -251,8 +252,10 @@ async def import_snapshot(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     if_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-    parsed = await read_upload(file, get_table(definition, table), settings)
+    # The campaign and table first (an unknown one is a 404 at once), in a worker thread and
+    # without holding any database lock while the file arrives and is parsed.
+    found = await short_read(read_session, lambda s: get_table(get_definition(s, campaign), table))
+    parsed = await read_upload(file, found, settings)
     key = SnapshotKey(campaign, access.city, table, period)
     submission = Submission(
         raw=parsed.sheet.raw,
