@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app.attachments.storage import storage_for
+from app.auth.grant import SignInGuard
 from app.auth.router import router as auth_router
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
@@ -22,9 +24,11 @@ from app.core.admission import AdmissionControl
 from app.core.changes import install_change_tracking
 from app.core.db import create_db_engine, create_read_engine, session_scope
 from app.core.docs import install_docs
+from app.core.headers import SecurityHeaders
+from app.core.limits import BodyIdleTimeout
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import build_openapi
-from app.core.problems import install_problem_handlers
+from app.core.problems import UnexpectedErrors, install_problem_handlers
 from app.core.settings import Settings, get_settings
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
@@ -34,7 +38,7 @@ from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
 
 VERSION = "0.1.0"
-GIL_SWITCH_SECONDS = 0.0005
+GIL_SWITCH_SECONDS = float(__import__("os").environ.get("GIL_SWITCH", "0.0005"))
 # Office files and PDFs are compressed already: gzip would spend CPU for nothing.
 ALREADY_COMPRESSED = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -71,6 +75,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.read_engine.dispose()
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -79,8 +87,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
+        # Short, stable operation ids for generated clients: the handler's name.
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.sign_in_guard = SignInGuard()
     connections, wait = settings.worker_threads, settings.pool_wait_seconds
     app.state.engine = engine or create_db_engine(
         settings.sqlalchemy_url, connections=connections, pool_wait_seconds=wait
@@ -125,6 +136,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             ],
             expose_headers=["ETag", "X-Request-ID", "Location"],
         )
+    app.add_middleware(BodyIdleTimeout, seconds=settings.body_idle_timeout_seconds)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,
@@ -133,6 +146,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(AdmissionControl, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -80,8 +80,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return make_settings(database_url).model_copy(update={"storage_dir": storage})
 
 
-@pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
+def prepared_engine(settings: Settings) -> Iterator[Engine]:
+    """The database migrated to head and loaded with regions and campaigns."""
     upgrade_to_head(settings.sqlalchemy_url)
     engine = create_db_engine(settings.sqlalchemy_url)
     for session in session_scope(engine):
@@ -89,6 +89,11 @@ def engine(settings: Settings) -> Iterator[Engine]:
         load_campaigns(session)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    yield from prepared_engine(settings)
 
 
 @pytest.fixture
@@ -178,13 +183,7 @@ def live_settings(
 
 @pytest.fixture(scope="module")
 def live_engine(live_settings: Settings) -> Iterator[Engine]:
-    upgrade_to_head(live_settings.sqlalchemy_url)
-    engine = create_db_engine(live_settings.sqlalchemy_url)
-    for session in session_scope(engine):
-        load_regions(session)
-        load_campaigns(session)
-    yield engine
-    engine.dispose()
+    yield from prepared_engine(live_settings)
 
 
 @pytest.fixture(autouse=True)

@@ -65,13 +65,18 @@ def environment_of(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def serve_in_processes(settings: Settings, *args: str) -> Iterator[str]:
+def serve_in_processes(
+    settings: Settings,
+    *args: str,
+    cwd: Path = PROJECT_ROOT,
+    environment: dict[str, str] | None = None,
+) -> Iterator[str]:
     """`python -m app serve` with the given settings as its environment."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 (our own command line)
         [sys.executable, "-m", "app", "serve", "--port", str(port), *args],
-        cwd=PROJECT_ROOT,
-        env=environment_of(settings),
+        cwd=cwd,
+        env=environment or environment_of(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -317,7 +317,7 @@ def test_corrupt_sheet_xml() -> None:
 def test_unpacked_size_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spreadsheets, "MAX_UNPACKED_BYTES", 1000)
 
-    assert "too large" in str(parse_error(build_template(T1, CAMPAIGN)))
+    assert "more than 1000" in str(parse_error(build_template(T1, CAMPAIGN)))
 
 
 def test_no_seq_row() -> None:

@@ -25,6 +25,8 @@ from app.auth.dependencies import CityReaderDep, CityWriterDep
 from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep, SettingsDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
+from app.core.settings import MAX_UPLOAD_BYTES_LIMIT, MIB
 from app.records.ids import MAX_ID, RowId
 
 UPLOAD_BODY: dict[str, Any] = {
@@ -61,8 +63,11 @@ def attachment_router(
     resolve: service.OwnerResolver,
     tags: list[str | Enum],
 ) -> APIRouter:
-    router = APIRouter(tags=tags)  # included by the record's router, under its prefix
+    router = APIRouter(
+        route_class=ServiceRoute, tags=tags
+    )  # included by the record's router, under its prefix
     base = f"/{{campaign}}/cities/{{city}}/{collection}/{{{id_param}}}/attachments"
+    slug = label.replace(" ", "_")  # in operation ids
     RecordIdPath = Annotated[  # noqa: N806 (a type alias made per router)
         int, Path(alias=id_param, ge=1, le=MAX_ID, description=f"The {label}'s id")
     ]
@@ -79,7 +84,10 @@ def attachment_router(
 
     @router.post(
         base,
+        name=f"upload_{slug}_attachment",
         status_code=201,
+        # each kind's own limit is enforced as the file streams in
+        max_body_size=MAX_UPLOAD_BYTES_LIMIT + MIB,
         summary=f"Attach a file to a {label}",
         description=f"multipart/form-data with one field `file`. Accepted: {ACCEPTED}, decided "
         "by the file's content (its signature and structure), never by its name or declared "
@@ -118,6 +126,7 @@ def attachment_router(
 
     @router.get(
         base,
+        name=f"list_{slug}_attachments",
         summary=f"The files attached to a {label}",
         description="In upload order; at most the configured number of files per record.",
         response_model=list[AttachmentOut],
@@ -131,6 +140,7 @@ def attachment_router(
 
     @router.get(
         base + "/{attachment_id}",
+        name=f"download_{slug}_attachment",
         summary=f"Download a file attached to a {label}",
         description="The bytes as uploaded, with the content type decided at upload, "
         "`Content-Disposition: attachment` with the file name, and the SHA-256 as ETag.",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from app.core.archives import unpacking_problem
+
 HEAD_SIZE = 16  # enough bytes to tell every accepted type apart
 
 
@@ -170,17 +172,21 @@ class DocxInspector(TailInspector):
     required = frozenset({"[Content_Types].xml", "word/document.xml"})
 
     def check(self, head: bytes, tail: bytes, size: int) -> str | None:
-        names = zip_member_names(tail, size)
-        if isinstance(names, str):
-            return names
+        members = zip_members(tail, size)
+        if isinstance(members, str):
+            return members
+        names = set(members)
         if not self.required <= names:
             self.wrong_type = True
             return "a ZIP archive, but not a Word document (.docx)"
         if "word/vbaProject.bin" in names:
             self.wrong_type = True
             return "macro-enabled Word documents are not accepted"
-        return None
+        return unpacking_problem(members, max_total=MAX_DOCX_UNPACKED_BYTES)
 
+
+# A Word document's XML compresses maybe 10 to 1 and its pictures not at all.
+MAX_DOCX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 EOCD = b"PK\x05\x06"
 EOCD_SIZE = 22
@@ -192,6 +198,13 @@ MAX_ZIP_COMMENT = 0xFFFF
 def zip_member_names(tail: bytes, size: int) -> set[str] | str:
     """The member names from a ZIP file's central directory, read from the file's last
     bytes; or why they cannot be (a truncated or damaged archive)."""
+    members = zip_members(tail, size)
+    return members if isinstance(members, str) else set(members)
+
+
+def zip_members(tail: bytes, size: int) -> dict[str, tuple[int, int]] | str:
+    """Each member's (compressed, uncompressed) size from a ZIP file's central directory,
+    read from the file's last bytes; or why they cannot be read."""
     tail_start = size - len(tail)
     search_from = max(0, len(tail) - EOCD_SIZE - MAX_ZIP_COMMENT)
     position = tail.rfind(EOCD, search_from)
@@ -213,18 +226,22 @@ def zip_member_names(tail: bytes, size: int) -> set[str] | str:
     cursor = cd_offset - tail_start
     if cursor < 0:
         return "the ZIP directory is too large to check"
-    names: set[str] = set()
+    members: dict[str, tuple[int, int]] = {}
     for _ in range(entries):
         header = tail[cursor : cursor + CENTRAL_HEADER_SIZE]
         if len(header) < CENTRAL_HEADER_SIZE or not header.startswith(CENTRAL_HEADER):
             return "the ZIP directory is damaged"
+        compressed, uncompressed = struct.unpack("<II", header[20:28])
         name_length, extra_length, comment_length = struct.unpack("<HHH", header[28:34])
         start = cursor + CENTRAL_HEADER_SIZE
-        names.add(tail[start : start + name_length].decode("utf-8", "replace"))
+        name = tail[start : start + name_length].decode("utf-8", "replace")
+        if name in members:
+            return "the ZIP directory names a part twice"
+        members[name] = (compressed, uncompressed)
         cursor = start + name_length + extra_length + comment_length
     if cursor != position:
         return "the ZIP directory is damaged"
-    return names
+    return members
 
 
 class Mp4Inspector:

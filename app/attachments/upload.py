@@ -246,6 +246,15 @@ def _check_declared_length(content_length: str | None, limits: UploadLimits) -> 
             )
 
 
+def _check_received_length(content_length: str | None, received: int) -> None:
+    if content_length and content_length.isdigit() and int(content_length) != received:
+        raise InvalidInput(
+            f"the body is {received} bytes but Content-Length declared {content_length}; "
+            "nothing was stored",
+            errors=[FieldError("header.Content-Length", "length_mismatch", "send the whole body")],
+        )
+
+
 async def receive_file(request: Request, storage: Storage, limits: UploadLimits) -> ReceivedFile:
     """Stream the request's single file into a staged file; the caller commits or discards."""
     boundary = _boundary(request.headers.get("content-type"))
@@ -257,14 +266,19 @@ async def receive_file(request: Request, storage: Storage, limits: UploadLimits)
             parser = MultipartParser(boundary, reader.callbacks())  # type: ignore[arg-type]
         except (FormParserError, ValueError) as exc:
             raise _malformed(exc) from exc
+        received = 0
         async for chunk in request.stream():
+            received += len(chunk)
+            if reader.ended:
+                # Read to the end all the same: nothing is kept from a body that does not
+                # arrive whole (the client may still be sending, or may never finish).
+                continue
             try:
                 parser.write(chunk)
             except FormParserError as exc:
                 raise _malformed(exc) from exc
             await reader.flush()
-            if reader.ended:
-                break
+        _check_received_length(request.headers.get("content-length"), received)
         if not reader.ended:
             raise _malformed("the body ended before the closing boundary")
         if not reader.seen_file:

@@ -3,16 +3,17 @@ import binascii
 from typing import Annotated, Literal
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Header, Response
+from fastapi import APIRouter, Form, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from app.auth.service import grant_client_credentials
-from app.core.deps import SessionDep, SettingsDep
+from app.auth.grant import grant_client_credentials
+from app.core.deps import ReadSessionDep, SettingsDep
 from app.core.errors import InvalidClient, InvalidInput
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
 class TokenResponse(BaseModel):
@@ -54,11 +55,12 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     "HTTP Basic credentials). The bearer token is short-lived: request a new one when it "
     "expires.",
     response_model=TokenResponse,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429),
 )
-def issue_token(
+async def issue_token(
+    request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(examples=["client_credentials"])],
     client_id: Annotated[
@@ -77,8 +79,14 @@ def issue_token(
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise InvalidClient("client_id and client_secret are required")
-    token = grant_client_credentials(
-        session, settings, client_id=client_id, client_secret=client_secret, now=utc_now()
+    token = await grant_client_credentials(
+        session,
+        settings,
+        request.app.state.sign_in_guard,
+        client_id=client_id,
+        client_secret=client_secret,
+        address=request.client.host if request.client else "unknown",
+        now=utc_now(),
     )
     response.headers["Cache-Control"] = "no-store"
     return TokenResponse(access_token=token, expires_in=settings.access_token_ttl_seconds)

@@ -4,15 +4,12 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from app.auth.models import ApiClient, Role
-from app.auth.secrets import hash_secret, new_secret, verify_secret
-from app.auth.tokens import issue_access_token
-from app.core.errors import FieldError, InvalidClient, InvalidInput, NotFound
-from app.core.settings import Settings
+from app.auth.secrets import hash_secret, new_secret
+from app.core.errors import FieldError, InvalidInput, NotFound
 from app.core.types import utc_now
 from app.regions.models import Region, RegionLevel
 
@@ -104,16 +101,3 @@ def active_client(session: Session, client_id: str) -> ActiveClient | None:
         _recently_active.clear()
     _recently_active[client_id] = (active, time.monotonic())
     return active
-
-
-def grant_client_credentials(
-    session: Session, settings: Settings, *, client_id: str, client_secret: str, now: datetime
-) -> str:
-    client = session.get(ApiClient, client_id)
-    if not verify_secret(client.secret_hash if client else None, client_secret) or client is None:
-        raise InvalidClient("unknown client or wrong secret")
-    if client.disabled_at is not None:
-        raise InvalidClient("this client is disabled")
-    return issue_access_token(
-        settings, client_id=client.id, role=client.role, city=client.city_code, now=now
-    )

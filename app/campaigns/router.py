@@ -17,9 +17,10 @@ from app.campaigns.schemas import (
 )
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.regions.models import RegionPublic
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["campaigns"])
 
 CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", examples=["js-2024"])]
 TableId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["t1"])]

@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.campaigns.definition import Indicator, Rule
+from app.core.instants import Instant
 from app.core.text import SingleLine
 from app.regions.models import RegionPublic
 
@@ -51,7 +52,7 @@ class TableCatalogue(BaseModel):
 
 
 class DueOverrideIn(BaseModel):
-    due: AwareDatetime = Field(description="The new due instant, with its UTC offset")
+    due: Instant = Field(description="The new due instant, with its UTC offset")
     reason: Annotated[str, Field(min_length=1, max_length=500), SingleLine]
 
     model_config = {

@@ -13,6 +13,7 @@ from app.cases.models import Activity
 from app.cases.schemas import CaseIn, CaseOut, CasePatch
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.records.idempotent import create_once
 from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
@@ -20,7 +21,7 @@ from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
 from app.records.scope import resolve_scope
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["cases"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["cases"])
 
 CASES = "/{campaign}/cities/{city}/cases"
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's id")]

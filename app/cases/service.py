@@ -15,7 +15,12 @@ from app.core.errors import FieldError, InvalidInput
 from app.records.lookup import city_record
 from app.records.pagination import page_by_id
 from app.records.receipt import Receipt
-from app.records.revisions import RevisionOut, check_if_match, revision_history
+from app.records.revisions import (
+    RevisionOut,
+    check_if_match,
+    last_revision_of_page,
+    revision_history,
+)
 from app.records.scope import CityScope
 from app.reporting.locks import ensure_unlocked
 
@@ -158,7 +163,7 @@ def case_history(
         .where(
             HighlightCaseRevision.case_id == case.id,
             col(HighlightCaseRevision.revision) >= after,
-            col(HighlightCaseRevision.revision) <= after + limit,
+            col(HighlightCaseRevision.revision) <= last_revision_of_page(after, limit),
         )
         .order_by(col(HighlightCaseRevision.revision))
     ).all()

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 
 from app.auth.dependencies import PrincipalDep
 from app.campaigns.definition import Indicator, Table
@@ -27,17 +26,19 @@ from app.computed.schemas import (
     TotalsOut,
 )
 from app.core.deps import SessionDep
+from app.core.instants import Instant
 from app.core.numbers import json_number
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["computed"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["computed"])
 
 TableQuery = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["t1"])]
 CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
 PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
 AsOf = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Query(description="Answer from the data as it stood at this instant (revision history)"),
 ]
 ERRORS = problem_responses(401, 403, 404, 422)
@@ -146,7 +147,7 @@ def _day_bucket(now: datetime) -> str:
 
 
 At = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Query(description="Judge as of this instant (default: now)"),
 ]
 

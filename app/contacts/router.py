@@ -10,12 +10,13 @@ from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactWriteResult
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.records.ids import MAX_ID
 from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
 from app.records.scope import resolve_scope
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["contacts"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["contacts"])
 
 CONTACTS = "/{campaign}/cities/{city}/contacts"
 

@@ -13,7 +13,7 @@ from app.contacts.schemas import ContactIn, ContactOut
 from app.core.errors import NotFound
 from app.records.locking import serialize_writes
 from app.records.receipt import Receipt
-from app.records.revisions import RevisionOut, revision_history
+from app.records.revisions import RevisionOut, last_revision_of_page, revision_history
 from app.records.scope import CityScope
 
 WriteStatus = Literal["created", "updated", "unchanged"]
@@ -109,7 +109,7 @@ def contact_history(
             CityContactRevision.campaign_id == scope.campaign_id,
             CityContactRevision.city_code == scope.city,
             col(CityContactRevision.revision) >= after,
-            col(CityContactRevision.revision) <= after + limit,
+            col(CityContactRevision.revision) <= last_revision_of_page(after, limit),
         )
         .order_by(col(CityContactRevision.revision))
     ).all()

@@ -9,23 +9,27 @@ from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.asgi import HttpMiddleware
+from app.core.observability import REGISTRY
 from app.core.problems import busy_problem
 
 # Answered without touching the database or a worker thread: never shed.
 EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
 RETRY_AFTER_SECONDS = 1
 
-SHED = Counter("http_requests_shed_total", "Requests refused with 503 at admission")
+SHED = Counter(
+    "http_requests_shed_total", "Requests refused with 503 at admission", registry=REGISTRY
+)
 
 
-class AdmissionControl:
+class AdmissionControl(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, max_in_flight: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_in_flight = max_in_flight
         self.in_flight = 0  # only touched on the event loop: no lock needed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:

@@ -4,14 +4,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from anyio import CapacityLimiter
-from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.db import finish
+from app.core.limiters import per_event_loop
 from app.core.settings import Settings
 
 Read = TypeVar("Read")
@@ -30,16 +29,7 @@ async def get_settings(request: Request) -> Settings:
 # Ending a transaction runs in threads of its own: a request that holds a connection must
 # never wait for a worker thread that is itself waiting for a connection.
 FINISHING_THREADS = 8
-_finishers: RunVar[CapacityLimiter] = RunVar("finishers")
-
-
-def _finishing_limiter() -> CapacityLimiter:
-    try:
-        return _finishers.get()
-    except LookupError:
-        limiter = CapacityLimiter(FINISHING_THREADS)
-        _finishers.set(limiter)
-        return limiter
+_finishing_limiter = per_event_loop("finishers", FINISHING_THREADS)
 
 
 def _finish_and_close(session: Session, success: bool) -> None:

@@ -90,12 +90,27 @@ class Locked(ServiceError):
     status, title, type_slug = 423, "Locked", "locked"
 
 
+class RequestTimeout(ServiceError):
+    status, title, type_slug = 408, "Request timeout", "request-timeout"
+
+
 class PayloadTooLarge(ServiceError):
     status, title, type_slug = 413, "Payload too large", "payload-too-large"
 
 
 class UnsupportedMediaType(ServiceError):
     status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class TooManyRequests(ServiceError):
+    status, title, type_slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_seconds)},
+            extra={"retry_after_seconds": retry_after_seconds},
+        )
 
 
 class ServiceUnavailable(ServiceError):

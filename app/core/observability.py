@@ -11,7 +11,9 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as _generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.core.asgi import HttpMiddleware
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -41,9 +43,21 @@ def metrics_payload() -> tuple[bytes, str]:
     return _generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+class _RequestContextFilter(logging.Filter):
+    """Every line carries the request id of the request it was logged in; uvicorn's
+    `color_message` (the message again, with ANSI colour codes) is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        record.__dict__.pop("color_message", None)
+        return True
+
+
 def configure_logging(level: str) -> None:
     """JSON lines on stdout; uvicorn's own access log is replaced by ours."""
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(_RequestContextFilter())
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -57,16 +71,10 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(HttpMiddleware):
     """Assigns a request id, times the request, logs it and counts it by route template."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)

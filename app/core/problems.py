@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Receive, Scope, Send
 
+from app.core.asgi import HttpMiddleware
 from app.core.errors import FieldError, ServiceError, ServiceUnavailable
 from app.core.observability import current_request_id
 
@@ -62,6 +64,7 @@ _STATUS_TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request timeout",
     409: "Conflict",
     412: "Precondition failed",
     413: "Payload too large",
@@ -72,6 +75,17 @@ _STATUS_TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+# A problem names the offending input, but never echoes a large one back: a 1 MB unknown
+# key would otherwise come back in a 5 MB error.
+MAX_FIELD_CHARS = 200
+MAX_MESSAGE_CHARS = 500
+MAX_DETAIL_CHARS = 2000
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def problem_response(
@@ -90,11 +104,16 @@ def problem_response(
         "type": PROBLEM_TYPE_BASE + (type_slug or title.lower().replace(" ", "-")),
         "title": title,
         "status": status,
-        "detail": detail,
-        "instance": request.url.path,
+        "detail": clip(detail, MAX_DETAIL_CHARS),
+        "instance": clip(request.url.path, MAX_FIELD_CHARS),
         "request_id": current_request_id(),
         "errors": [
-            {"field": e.field, "code": e.code, "message": e.message, **e.extra}
+            {
+                "field": clip(e.field, MAX_FIELD_CHARS),
+                "code": clip(e.code, MAX_FIELD_CHARS),
+                "message": clip(e.message, MAX_MESSAGE_CHARS),
+                **e.extra,
+            }
             for e in errors or []
         ],
     }
@@ -171,12 +190,38 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", extra={"path": request.url.path})
+    logger.error(
+        "unhandled error",
+        extra={"path": request.url.path, "request_id": current_request_id()},
+        exc_info=exc,
+    )
     return problem_response(
         request,
         status=500,
         detail="an unexpected error occurred; quote the request id when reporting it",
     )
+
+
+class UnexpectedErrors(HttpMiddleware):
+    """Renders an error no handler took as a 500 problem, inside the request's context (so
+    it carries the request id, in the body, the header and the log line) and logs its
+    traceback once; the server's own last-resort handler then never sees it."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:  # too late for an answer of our own
+                raise
+            response = await _unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -4,12 +4,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Shipped so that `make run` works on a fresh machine; refused in production.
 DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-change-me-0123456789"
 MIB = 1024 * 1024
+# Request bodies are refused with 413 past these sizes before anything parses them: JSON
+# bodies in general, a 5,000-event batch, a statistics file, an attachment (whose kind's own
+# limit, below, is checked as it streams).
+MAX_JSON_BODY_BYTES = 1 * MIB
+MAX_BATCH_BODY_BYTES = 16 * MIB
+MAX_IMPORT_BYTES_LIMIT = 50 * MIB
+MAX_UPLOAD_BYTES_LIMIT = 4096 * MIB
 
 
 class Settings(BaseSettings):
@@ -27,14 +34,14 @@ class Settings(BaseSettings):
     jwt_audience: str = "spring-breeze-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
 
-    max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    max_import_bytes: int = Field(default=2 * MIB, ge=1024, le=MAX_IMPORT_BYTES_LIMIT)
     max_import_rows: int = Field(default=200, ge=10, le=10_000)
 
     # Attachments of cases and documents: where the files live, and the size limit per kind
     # (the kind is decided by the file's content, never by its name or declared type).
     storage_dir: Path = Path("./storage")
     max_picture_bytes: int = Field(default=10 * MIB, ge=1024, le=1024 * MIB)
-    max_video_bytes: int = Field(default=200 * MIB, ge=1024, le=4096 * MIB)
+    max_video_bytes: int = Field(default=200 * MIB, ge=1024, le=MAX_UPLOAD_BYTES_LIMIT)
     max_document_bytes: int = Field(default=20 * MIB, ge=1024, le=1024 * MIB)
     max_attachments_per_record: int = Field(default=30, ge=1, le=1000)
     # A staged upload untouched this long was abandoned (its process died mid-upload): it is
@@ -49,6 +56,11 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=16, ge=2, le=256)
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
     pool_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+    # A request body that stops arriving for this long is answered 408 (slow clients).
+    body_idle_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+
+    # /metrics: with a token, only for `Authorization: Bearer <token>`; without, loopback only.
+    metrics_token: SecretStr | None = None
 
     cors_allow_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -9,6 +9,7 @@ from app.auth.dependencies import CityReaderDep, CityWriterDep
 from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.documents import service
 from app.documents.models import DocumentKind
 from app.documents.schemas import DocumentIn, DocumentOut
@@ -18,7 +19,7 @@ from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.records.receipt import receipt_of
 from app.records.scope import resolve_scope
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["documents"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["documents"])
 
 DOCUMENTS = "/{campaign}/cities/{city}/documents"
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The document's id")]

@@ -11,6 +11,8 @@ from app.auth.dependencies import CityReaderDep, CityWriterDep
 from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
+from app.core.settings import MAX_BATCH_BODY_BYTES
 from app.events import service
 from app.events.models import Category, Mode
 from app.events.schemas import (
@@ -28,7 +30,7 @@ from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
 from app.records.scope import resolve_scope
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["events"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["events"])
 
 EVENTS = "/{campaign}/cities/{city}/events"
 ExternalIdPath = Annotated[
@@ -38,6 +40,8 @@ ExternalIdPath = Annotated[
 
 @router.post(
     EVENTS + "/batch",
+    name="post_event_batch",
+    max_body_size=MAX_BATCH_BODY_BYTES,
     summary=f"Register up to {MAX_BATCH} recruitment events at once",
     description="Each item is an upsert by `external_id`, checked on its own: the answer is "
     "an import summary (like DHIS2's) with the count of created, updated, unchanged and "

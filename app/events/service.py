@@ -34,7 +34,12 @@ from app.records.locking import serialize_writes
 from app.records.pagination import decode_cursor, next_cursor
 from app.records.planning import planned_for_parameters
 from app.records.receipt import Receipt
-from app.records.revisions import RevisionOut, RevisionRow, revision_history
+from app.records.revisions import (
+    RevisionOut,
+    RevisionRow,
+    last_revision_of_page,
+    revision_history,
+)
 from app.records.scope import CityScope
 from app.reporting.locks import current_locks
 
@@ -416,7 +421,7 @@ def event_history(
 ) -> list[RevisionOut]:
     """Superseded versions from the history, then the current one."""
     event = get_event(session, scope, external_id)
-    last = after + limit
+    last = last_revision_of_page(after, limit)
     archived = session.exec(
         select(RecruitmentEventRevision)
         .where(

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.storage import StorageDep
 from app.auth.dependencies import PrincipalDep
@@ -18,14 +18,16 @@ from app.computed.goals import local_day
 from app.computed.router import AsOf, At, CityQuery, PeriodQuery, TableQuery
 from app.computed.totals import IndicatorTotal
 from app.core.deps import SessionDep
+from app.core.instants import Instant
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 from app.exports import jobs, service
 from app.exports.csv import csv_lines
 from app.exports.jobs import ExportJob, JobKind
 from app.exports.service import DOCX, XLSX, check_reader
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["exports"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["exports"])
 
 CSV = "text/csv; charset=utf-8"
 CsvView = Literal["deltas", "totals", "compliance", "county-weeks"]
@@ -240,7 +242,7 @@ class ExportJobIn(BaseModel):
     kind: JobKind
     period: Annotated[str, Field(pattern=r"^W\d{2}$")] | None = None
     city: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
-    as_of: AwareDatetime | None = Field(default=None, description="xlsx only")
+    as_of: Instant | None = Field(default=None, description="xlsx only")
 
 
 class ExportJobOut(BaseModel):
@@ -325,9 +327,11 @@ def read_export_job(
     response_class=Response,
     responses={
         200: {
+            "description": "The file: an xlsx workbook or a docx document, by the job's kind",
             "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            }
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in (XLSX, DOCX)
+            },
         },
         **problem_responses(401, 403, 404, 409, 422),
     },

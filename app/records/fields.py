@@ -2,13 +2,15 @@
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
+
+from app.core.instants import Instant
 
 PeriodId = Annotated[str, Field(pattern=r"^W\d{2}$", examples=["W03"])]
 RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["320102"])]
 
 ReceivedAt = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Field(
         description="Administrators loading a past season only: the original receipt time. "
         "The write is marked backdated.",

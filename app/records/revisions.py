@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.errors import PreconditionFailed
+from app.records.ids import MAX_ID
 
 
 def content_sha256(data: Mapping[str, Any]) -> str:
@@ -42,6 +43,12 @@ class RevisionOut(BaseModel):
 
 
 RevisionRow = tuple[int, dict[str, Any], str, datetime, bool]
+
+
+def last_revision_of_page(after: int, limit: int) -> int:
+    """The highest revision a page after `after` can hold, within the integer column (a
+    cursor near the top must not overflow the database's 32-bit integer)."""
+    return min(after + limit, MAX_ID)
 
 
 def revision_history(rows: list[RevisionRow], *, after: int = 0) -> list[RevisionOut]:

@@ -4,10 +4,11 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
 from app.regions.models import RegionLevel, RegionPublic
 from app.regions.service import get_region, list_regions
 
-router = APIRouter(prefix="/api/v1/regions", tags=["reference"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/regions", tags=["reference"])
 
 
 @router.get(

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from app.auth.dependencies import (
     AdminDep,
@@ -19,8 +18,11 @@ from app.auth.dependencies import (
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import ReadSessionDep, SessionDep, SettingsDep, short_read
+from app.core.instants import Instant
 from app.core.numbers import json_number
 from app.core.problems import problem_responses
+from app.core.routing import ServiceRoute
+from app.core.settings import MAX_IMPORT_BYTES_LIMIT, MIB
 from app.core.text import Multiline
 from app.core.types import utc_now
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
@@ -31,9 +33,9 @@ from app.reporting.schemas import (
     ImportResult,
     LockIn,
     LockOut,
-    RevisionOut,
     SnapshotIn,
     SnapshotOut,
+    SnapshotRevisionOut,
     SnapshotWriteResult,
     ValueChange,
     json_values,
@@ -42,7 +44,7 @@ from app.reporting.schemas import (
 from app.reporting.snapshots import SnapshotKey, Submission, WriteOutcome, etag_of
 from app.reporting.spreadsheets import build_template
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["snapshots"])
+router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["snapshots"])
 
 PeriodPath = Annotated[str, Path(pattern=r"^W\d{2}$", examples=["W03"])]
 PeriodQuery = Annotated[str, Query(pattern=r"^W\d{2}$", examples=["W03"])]
@@ -180,7 +182,7 @@ def get_snapshot(
     campaign: CampaignId,
     table: TableId,
     period: PeriodPath,
-    as_of: AwareDatetime | None = None,
+    as_of: Instant | None = None,
 ) -> dict[str, Any]:
     key = SnapshotKey(campaign, access.city, table, period)
     snapshots.resolve_target(session, get_definition(session, campaign), key)
@@ -196,8 +198,9 @@ def get_snapshot(
 
 @router.get(
     SNAPSHOT_PATH + "/revisions",
+    name="snapshot_revisions",
     summary="Every revision of a snapshot, with who, when, note and what changed",
-    response_model=list[RevisionOut],
+    response_model=list[SnapshotRevisionOut],
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_revisions(
@@ -229,6 +232,8 @@ def _number(text: str | None) -> int | float | None:
 
 @router.post(
     "/{campaign}/cities/{city}/tables/{table}/imports",
+    # the configured MAX_IMPORT_BYTES is enforced as the file is read
+    max_body_size=MAX_IMPORT_BYTES_LIMIT + MIB,
     summary="Import the official xlsx table (or a key,value CSV) for one period",
     description="The file goes through exactly the same validation and revision path as a "
     "JSON submission. xlsx: the official layout of the template (columns found by 序号). "

@@ -4,8 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.instants import Instant
 from app.core.numbers import json_number
 from app.core.text import Multiline, SingleLine
 from app.reporting.models import SnapshotRevision
@@ -37,7 +38,7 @@ class SnapshotIn(BaseModel):
         json_schema_extra={"additionalProperties": {"type": "number"}},
     )
     note: Annotated[str, Field(max_length=2000), Multiline] | None = None
-    received_at: AwareDatetime | None = Field(
+    received_at: Instant | None = Field(
         default=None,
         description="Administrators loading a past season only: the original receipt time. "
         "The revision is marked backdated.",
@@ -90,7 +91,7 @@ class ValueChange(BaseModel):
     current: int | float | None
 
 
-class RevisionOut(SnapshotOut):
+class SnapshotRevisionOut(SnapshotOut):
     changes: list[ValueChange] = Field(description="What changed against the previous revision")
 
 

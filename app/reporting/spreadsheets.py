@@ -27,6 +27,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.campaigns.definition import Indicator, Table
+from app.core.archives import unpacking_problem
 
 SEQ_LABEL = "序号"
 HEADER_LABEL = "项目"
@@ -36,8 +37,12 @@ UNIT_LABEL = "填报单位"
 DATE_LABEL = "填报日期"
 PART_PREFIX = "其中："
 CSV_HEADER = ["key", "value"]
-# A real table is a few kilobytes; this only stops a zip bomb before openpyxl inflates it.
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+# A real table is a few kilobytes unpacked, a province workbook well under 1 MB. These stop a
+# bomb before openpyxl inflates anything: openpyxl reads every shared string when it opens a
+# workbook, so 3 million tiny strings in 59 MB of XML cost minutes and gigabytes.
+MAX_UNPACKED_BYTES = 16 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 1024 * 1024
+MAX_SHEETS = 64
 
 _TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW = range(1, 7)
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -253,11 +258,20 @@ def parse_xlsx(
 def _check_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
+            members = {m.filename: (m.compress_size, m.file_size) for m in archive.infolist()}
     except _UNREADABLE as exc:
         raise SpreadsheetError("not an .xlsx workbook") from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise SpreadsheetError("the workbook is too large")
+    problem = unpacking_problem(members, max_total=MAX_UNPACKED_BYTES)
+    shared = sum(size for name, (_, size) in members.items() if name.endswith("sharedStrings.xml"))
+    sheets = sum(name.startswith("xl/worksheets/sheet") for name in members)
+    if problem is None and shared > MAX_SHARED_STRINGS_BYTES:
+        problem = (
+            f"its shared strings unpack to {shared} bytes (at most {MAX_SHARED_STRINGS_BYTES})"
+        )
+    if problem is None and sheets > MAX_SHEETS:
+        problem = f"it has {sheets} worksheets (at most {MAX_SHEETS})"
+    if problem is not None:
+        raise SpreadsheetError(f"the workbook is refused: {problem}")
 
 
 def _read_grids(data: bytes, *, data_only: bool, max_rows: int, max_columns: int) -> list[Grid]:

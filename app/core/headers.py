@@ -1,0 +1,47 @@
+"""Security headers on every response, and no caching of what a token unlocked."""
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import Message, Receive, Scope, Send
+
+from app.core.asgi import HttpMiddleware
+
+# API answers are data, never a page: nothing may load from them or frame them.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# The offline docs (Swagger UI, ReDoc): their own scripts, styles and workers, nothing else.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+DOCS_PATHS = ("/docs", "/redoc")  # also /docs-assets/… and /docs-redoc.standalone.js
+
+ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        docs = scope["path"].startswith(DOCS_PATHS)
+        authenticated = "authorization" in Headers(scope=scope)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in ALWAYS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else API_POLICY)
+                if authenticated:
+                    # Answers to a token may carry personal or unpublished data: no shared
+                    # cache may keep them; a route that allows revalidation stays private.
+                    cache = headers.get("cache-control")
+                    if cache is None:
+                        headers["Cache-Control"] = "no-store"
+                    elif "private" not in cache and "no-store" not in cache:
+                        headers["Cache-Control"] = f"private, {cache}"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

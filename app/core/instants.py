@@ -1,0 +1,27 @@
+"""Instants sent by clients: ISO 8601 text with a UTC offset, nothing else.
+
+Pydantic would also take a number (`as_of=0.5`) as seconds since 1970; a city system that
+sends one has a bug it must hear about, not an answer as of 1970-01-01T00:00:00.5Z.
+"""
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BeforeValidator
+
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
+)
+EXAMPLE = "2024-02-23T17:30:00+08:00"
+
+
+def _iso_text(value: object) -> object:
+    if isinstance(value, datetime):  # from Python callers, already typed
+        return value
+    if not isinstance(value, str) or not _ISO_INSTANT.fullmatch(value):
+        raise ValueError(f"expected an ISO 8601 instant with its UTC offset, e.g. {EXAMPLE}")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
