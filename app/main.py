@@ -38,7 +38,7 @@ from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
 
 VERSION = "0.1.0"
-GIL_SWITCH_SECONDS = float(__import__("os").environ.get("GIL_SWITCH", "0.0005"))
+GIL_SWITCH_SECONDS = 0.0005
 # Office files and PDFs are compressed already: gzip would spend CPU for nothing.
 ALREADY_COMPRESSED = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -13,6 +13,7 @@ from app.computed.compliance import judge, judge_all, nth_receipt, summarize
 from app.computed.deltas import compute_deltas
 from app.computed.goals import (
     county_weeks,
+    judged,
     postings_progress,
     required_events,
     share_met,
@@ -224,6 +225,7 @@ def test_county_weeks_and_share_met() -> None:
         [("320102", "320100"), ("320104", "320100")],
         PERIODS[:2],
         goal,
+        PERIODS[1].end + timedelta(days=1),
     )
     assert [(w["county"], w["period"], w["events"], w["required"], w["met"]) for w in weeks] == [
         ("320102", "W01", 1, 1, True),
@@ -231,12 +233,30 @@ def test_county_weeks_and_share_met() -> None:
         ("320104", "W01", 0, 1, False),
         ("320104", "W02", 5, 3, True),
     ]
+    assert not any(w["in_progress"] for w in weeks)
     assert share_met(2, len(weeks)) == Decimal("50.00")
     assert [(w["county"], w["period"]) for w in shortfalls(weeks)] == [
         ("320102", "W02"),
         ("320104", "W01"),
     ]
     assert [shortfall(w) for w in weeks] == [0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("offset_days", [0, -3])
+def test_a_week_not_yet_ended_is_in_progress_and_not_judged(offset_days: int) -> None:
+    """Issue 12: at 2024-02-26 W06 (02-24..03-01) showed every county 0/3 "not met"."""
+    goal = DEFINITION.goals.county_events
+    w06 = PERIODS[5]
+    weeks = county_weeks(
+        {"320102": {"W05": 3}},
+        [("320102", "320100")],
+        PERIODS[4:6],
+        goal,
+        w06.end + timedelta(days=offset_days),  # its last day, or mid-week
+    )
+    assert [(w["period"], w["in_progress"]) for w in weeks] == [("W05", False), ("W06", True)]
+    assert judged(weeks) == weeks[:1]
+    assert shortfalls(weeks) == []  # W06's 0 events are not a shortfall yet
 
 
 DUE = datetime(2024, 2, 2, 17, 30, tzinfo=CST)

@@ -208,6 +208,52 @@ def test_goals_postings_and_county_weeks(client: TestClient, records: dict[str, 
     assert shortfall["missing"] == 1
 
 
+def test_urgent_reports_do_not_count_as_weekly_cases(client: TestClient, auth: Auth) -> None:
+    """Issue 12: 2 normal cases + 1 urgent made W06 `on_time`."""
+    admin = auth("admin")
+    nanjing = CITY.format(city="320100")
+    for n, urgent in enumerate((False, False, True)):
+        load(
+            client,
+            admin,
+            "POST",
+            nanjing + "/cases",
+            {
+                "period": "W06",
+                "title": f"W06 案例 {n}",
+                "text": "招聘活动",
+                "activity": "visit",
+                "urgent": urgent,
+                "received_at": f"2024-02-29T1{n}:00:00+08:00",
+            },
+        )
+    body = client.get(
+        CAMPAIGN + "/compliance",
+        headers=admin,
+        params={"at": "2024-03-04T12:00:00+08:00", "city": "320100", "period": "W06"},
+    ).json()
+    cases = next(i for i in body["items"] if i["deliverable"] == "cases")
+    assert cases["status"] == "missing"
+
+
+def test_a_week_in_progress_is_not_judged(client: TestClient, records: dict[str, str]) -> None:
+    """Issue 12: at 2024-02-26 W06 (02-24..03-01) counted every county 0/3 "not met"."""
+    goals = client.get(
+        CAMPAIGN + "/goals",
+        headers=records,
+        params={"at": "2024-02-26T12:00:00+08:00", "city": "320100"},
+    ).json()["county_events"]
+    w06 = [w for w in goals["matrix"] if w["period"] == "W06"]
+    assert len(w06) == 11 and all(w["in_progress"] for w in w06)
+    assert not any(w["in_progress"] for w in goals["matrix"] if w["period"] != "W06")
+    assert goals["in_progress"] == 11
+    assert all(s["period"] != "W06" for s in goals["shortfalls"])
+    ended = [w for w in goals["matrix"] if not w["in_progress"]]
+    met = sum(w["met"] for w in ended)
+    assert goals["met"] == met
+    assert goals["share_met"] == round(100 * met / len(ended), 2)
+
+
 def test_goals_as_of_counts_events_as_they_stood(
     client: TestClient, records: dict[str, str]
 ) -> None:

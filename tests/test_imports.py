@@ -174,3 +174,54 @@ def test_imports_follow_the_city_rules(client: TestClient, auth: Auth) -> None:
     )
     assert missing_period.status_code == 422
     assert missing_period.json()["errors"][0]["field"] == "query.period"
+
+
+def test_another_citys_sheet_is_refused_naming_the_cells(client: TestClient, auth: Auth) -> None:
+    """Issue 12: Nanjing's sheet posted to Wuxi's address was stored as Wuxi's data."""
+    wuxi = auth("reporter", "320200")
+    response = upload(client, wuxi, workbook(VALUES), city="320200")
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert {e["code"] for e in errors} == {"wrong_city"}
+    assert any(e["cell"] == "A2" and "南京市" in e["message"] for e in errors)  # 填报单位
+    assert (
+        client.get(
+            SNAPSHOT.replace("320100", "320200").format(period="W02"), headers=wuxi
+        ).status_code
+        == 404
+    )
+    assert upload(client, auth("reporter", "320100"), workbook(VALUES)).status_code == 200
+
+
+def test_the_province_workbook_is_refused(client: TestClient, auth: Auth) -> None:
+    admin = auth("admin")
+    for city in ("320100", "320200"):
+        client.put(
+            SNAPSHOT.replace("320100", city).format(period="W01"),
+            json={"values": {"fairs_total": 3}},
+            headers=admin,
+        ).raise_for_status()
+    province = client.get(
+        "/api/v1/campaigns/js-2024/exports/t1.xlsx", params={"period": "W01"}, headers=admin
+    )
+    assert province.status_code == 200
+    response = upload(client, auth("reporter", "320200"), province.content, city="320200")
+    assert response.status_code == 422, response.text
+    assert "province" in response.text
+
+
+def test_every_bad_cell_is_reported_at_once(client: TestClient, nanjing: dict[str, str]) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(workbook(VALUES)))
+    sheet = book.active
+    assert sheet is not None
+    value_row = next(row for row in sheet.iter_rows() if any(c.value == 5000 for c in row))
+    bad = [c for c in value_row if c.value in (12, 7, 5)]
+    assert len(bad) == 3
+    for cell in bad:
+        cell.value = "很多"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = upload(client, nanjing, buffer.getvalue())
+    assert response.status_code == 422
+    cells = {e["cell"] for e in response.json()["errors"]}
+    assert cells == {c.coordinate for c in bad}

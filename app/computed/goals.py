@@ -115,6 +115,7 @@ class CountyWeek(TypedDict):
     events: int
     required: int
     met: bool
+    in_progress: bool  # the week has not ended at `at`: not judged yet
 
 
 def shortfall(week: CountyWeek) -> int:
@@ -126,9 +127,13 @@ def county_weeks(
     counties: Sequence[tuple[str, str]],
     periods: Sequence[Period],
     goal: CountyEventsGoal,
+    at_day: date,
 ) -> list[CountyWeek]:
-    """Every (county, period) of `periods`; `counts` maps county -> period -> events."""
-    required = [(period.id, required_events(goal, period.days)) for period in periods]
+    """Every (county, period) of `periods`; `counts` maps county -> period -> events. A
+    period whose last day is `at_day` or later is still in progress (SPEC 5)."""
+    required = [
+        (period.id, required_events(goal, period.days), period.end >= at_day) for period in periods
+    ]
     weeks: list[CountyWeek] = []
     for county, city in counties:
         per_period = counts.get(county, {})
@@ -140,18 +145,24 @@ def county_weeks(
                 "events": (events := per_period.get(period, 0)),
                 "required": needed,
                 "met": events >= needed,
+                "in_progress": running,
             }
-            for period, needed in required
+            for period, needed, running in required
         ]
     return weeks
 
 
+def judged(weeks: Sequence[CountyWeek]) -> list[CountyWeek]:
+    """The county-weeks of ended weeks: the only ones that can have failed."""
+    return [week for week in weeks if not week["in_progress"]]
+
+
 def shortfalls(weeks: Sequence[CountyWeek]) -> list[CountyWeek]:
-    return [week for week in weeks if not week["met"]]
+    return [week for week in judged(weeks) if not week["met"]]
 
 
 def share_met(met: int, total: int) -> Decimal:
-    """Percent of county-weeks that met the requirement."""
+    """Percent of the judged county-weeks that met the requirement."""
     if not total:
         return Decimal(0)
     return (Decimal(met) * 100 / total).quantize(Decimal("0.01"), ROUND_HALF_UP)

@@ -204,7 +204,8 @@ def get_goals(
                 "county_events": {
                     "per_week": definition.goals.county_events.per_week,
                     "county_weeks": len(weeks),
-                    "met": len(weeks) - len(result.shortfalls),
+                    "in_progress": len(weeks) - result.judged,
+                    "met": result.judged - len(result.shortfalls),
                     "share_met": float(result.share_met),
                     "matrix": weeks,
                     "shortfalls": [w | {"missing": shortfall(w)} for w in result.shortfalls],

@@ -80,7 +80,11 @@ class CountyWeekOut(BaseModel):
     period: str
     events: int
     required: int
-    met: bool
+    met: bool = Field(description="events ≥ required (so far, for a week in progress)")
+    in_progress: bool = Field(
+        description="The week has not ended at `at`: not judged, left out of `met`, "
+        "`share_met` and `shortfalls`"
+    )
 
 
 class ShortfallOut(CountyWeekOut):
@@ -90,8 +94,11 @@ class ShortfallOut(CountyWeekOut):
 class CountyEventsGoalOut(BaseModel):
     per_week: int
     county_weeks: int
-    met: int
-    share_met: float = Field(description="Percent of county-weeks that met the requirement")
+    in_progress: int = Field(description="County-weeks of weeks that have not ended at `at`")
+    met: int = Field(description="County-weeks of ended weeks that met the requirement")
+    share_met: float = Field(
+        description="Percent of the county-weeks of ended weeks that met the requirement"
+    )
     matrix: list[CountyWeekOut]
     shortfalls: list[ShortfallOut]
 

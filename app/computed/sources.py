@@ -293,10 +293,11 @@ def document_receipts(
 def case_receipt_times(
     session: Session, campaign_id: str, as_of: datetime | None
 ) -> dict[tuple[str, str], list[datetime]]:
-    """(city, period) -> when each case of that week first arrived."""
+    """(city, period) -> when each highlight case of that week first arrived. Urgent reports
+    (重要舆情/突发事件) are a track of their own and never count toward the weekly cases."""
     query = select(
         HighlightCase.city_code, HighlightCase.period_id, HighlightCase.first_received_at
-    ).where(HighlightCase.campaign_id == campaign_id)
+    ).where(HighlightCase.campaign_id == campaign_id, col(HighlightCase.urgent).is_(False))
     times: dict[tuple[str, str], list[datetime]] = {}
     for city, period, first in _rows(session, query):
         if as_of is None or first <= as_of:

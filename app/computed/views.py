@@ -18,6 +18,7 @@ from app.computed.goals import (
     CountyWeek,
     PostingsProgress,
     county_weeks,
+    judged,
     local_day,
     postings_progress,
     share_met,
@@ -132,6 +133,7 @@ class GoalsResult:
     at: datetime
     postings: PostingsProgress
     weeks: list[CountyWeek]
+    judged: int  # county-weeks of ended weeks
     shortfalls: list[CountyWeek]
     share_met: Decimal
 
@@ -182,9 +184,10 @@ def goals_view(
     counts = county_period_events(
         session, definition.id, goal.county_events.modes, as_of, scope.periods
     )
-    weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events)
+    weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events, at_day)
+    ended = len(judged(weeks))
     short = shortfalls(weeks)
-    return GoalsResult(at, postings, weeks, short, share_met(len(weeks) - len(short), len(weeks)))
+    return GoalsResult(at, postings, weeks, ended, short, share_met(ended - len(short), ended))
 
 
 def receipts_by_deliverable(

@@ -11,6 +11,7 @@ from docx.image.exceptions import UnrecognizedImageError
 from docx.shared import Cm, Pt, RGBColor
 
 TITLE = "一周特色亮点工作"
+URGENT_TITLE = "重要舆情和突发事件"
 URGENT_MARK = "【重要舆情/突发事件】"
 PICTURE_WIDTH = Cm(14)
 ACTIVITY_LABELS = {
@@ -45,16 +46,23 @@ class CityCases:
     cases: Sequence[CaseEntry]
 
 
-def build_cases_docx(campaign_name: str, period_label: str, cities: Sequence[CityCases]) -> bytes:
+def build_cases_docx(
+    campaign_name: str,
+    period_label: str,
+    cities: Sequence[CityCases],
+    *,
+    title: str = TITLE,
+    none_text: str = "（本周未报送）",
+) -> bytes:
     document = Document()
-    heading = document.add_heading(TITLE, level=0)
+    heading = document.add_heading(title, level=0)
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     subtitle = document.add_paragraph(f"{campaign_name}　{period_label}")
     subtitle.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for city in cities:
         document.add_heading(city.city, level=1)
         if not city.cases:
-            document.add_paragraph("（本周未报送）")
+            document.add_paragraph(none_text)
         for case in city.cases:
             _add_case(document, case)
     buffer = io.BytesIO()

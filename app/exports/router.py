@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.storage import StorageDep
-from app.auth.dependencies import PrincipalDep
+from app.auth.dependencies import PrincipalDep, ProvinceReaderDep
 from app.campaigns.definition import Table
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition
@@ -180,9 +180,17 @@ def _csv_rows(
         )
     result = views.goals_view(session, scope, at=at, as_of=as_of, city=city, period=period)
     return (
-        ["county", "city", "period", "events", "required", "met"],
+        ["county", "city", "period", "events", "required", "met", "in_progress"],
         (
-            [w["county"], w["city"], w["period"], w["events"], w["required"], w["met"]]
+            [
+                w["county"],
+                w["city"],
+                w["period"],
+                w["events"],
+                w["required"],
+                w["met"],
+                w["in_progress"],
+            ]
             for w in result.weeks
         ),
     )
@@ -212,7 +220,8 @@ def _totals_rows(
     summary="附件3 weekly highlight cases as a Word document",
     description="Grouped by city in official code order; each case with its title, county, "
     "activity and text, pictures embedded (scaled to the page), other attachments listed by "
-    "name, urgent cases marked. `period` defaults to the latest period that has started.",
+    "name. Urgent reports are not highlights: they are in urgent.docx. `period` defaults to "
+    "the latest period that has started.",
     response_class=Response,
     responses={
         200: {"content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}},
@@ -230,6 +239,31 @@ def export_cases(
     check_reader(principal, city)
     return _file_response(
         service.cases_export(session, storage, campaign, period=period, city=city)
+    )
+
+
+@router.get(
+    "/{campaign}/exports/urgent.docx",
+    summary="The week's urgent reports (重要舆情/突发事件) as a Word document",
+    description="Viewers and administrators, like the urgent list: cases flagged urgent are a "
+    "track of their own, not highlights — they are not in cases.docx and do not count toward "
+    "a city's weekly cases.",
+    response_class=Response,
+    responses={
+        200: {"content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+def export_urgent(
+    session: SessionDep,
+    principal: ProvinceReaderDep,
+    storage: StorageDep,
+    campaign: CampaignId,
+    period: PeriodQuery = None,
+    city: CityQuery = None,
+) -> Response:
+    return _file_response(
+        service.cases_export(session, storage, campaign, period=period, city=city, urgent=True)
     )
 
 

@@ -17,10 +17,10 @@ from app.computed import views
 from app.computed.goals import local_day
 from app.core.errors import Forbidden
 from app.core.types import utc_now
-from app.exports.cases_docx import CaseEntry, CityCases, Picture, build_cases_docx
+from app.exports.cases_docx import URGENT_TITLE, CaseEntry, CityCases, Picture, build_cases_docx
 from app.exports.workbooks import CityColumn, city_workbook, province_workbook
 from app.regions.models import Region
-from app.regions.service import get_region
+from app.regions.service import get_region, names_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -90,7 +90,10 @@ def cases_export(
     *,
     period: str | None,
     city: str | None,
+    urgent: bool = False,
 ) -> ExportFile:
+    """附件3, the week's highlight cases; with `urgent`, the week's urgent reports instead
+    (重要舆情/突发事件: a track of their own, never counted or compiled as highlights)."""
     definition = get_definition(session, campaign)
     scope = views.scope_of(session, definition)
     chosen = (
@@ -105,14 +108,13 @@ def cases_export(
             HighlightCase.campaign_id == definition.id,
             HighlightCase.period_id == chosen.id,
             col(HighlightCase.city_code).in_(cities),
+            col(HighlightCase.urgent).is_(urgent),
         )
         .order_by(col(HighlightCase.city_code), col(HighlightCase.id))
     ).all()
     files = attachments_of(session, "case", [c.id for c in cases if c.id is not None])
     codes = {*cities, *(c.county_code for c in cases if c.county_code)}
-    names = dict(
-        session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes))).all()
-    )
+    names = names_of(session, codes)
     grouped = [
         CityCases(
             names.get(code, code),
@@ -125,9 +127,15 @@ def cases_export(
         for code in cities
     ]
     label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
-    body = build_cases_docx(definition.name_zh, label, grouped)
+    if urgent:
+        body = build_cases_docx(
+            definition.name_zh, label, grouped, title=URGENT_TITLE, none_text="（无）"
+        )
+    else:
+        body = build_cases_docx(definition.name_zh, label, grouped)
     suffix = f"-{city}" if city else ""
-    return ExportFile(body, DOCX, f"{definition.id}-cases-{chosen.id}{suffix}.docx")
+    kind = "urgent" if urgent else "cases"
+    return ExportFile(body, DOCX, f"{definition.id}-{kind}-{chosen.id}{suffix}.docx")
 
 
 def _case_entry(

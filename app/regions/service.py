@@ -1,7 +1,7 @@
 """Reference regions (GB/T 2260): loading the shipped data file and querying it."""
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -74,6 +74,12 @@ def get_region(session: Session, code: str) -> Region:
     if region is None:
         raise NotFound(f"no region with code {code!r}")
     return region
+
+
+def names_of(session: Session, codes: Collection[str]) -> dict[str, str]:
+    """code -> name of the given regions (unknown codes are left out)."""
+    rows = session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes)))
+    return dict(rows.all())
 
 
 def counties_of(session: Session, city_code: str) -> Sequence[Region]:

@@ -1,6 +1,7 @@
 """Uploaded statistics files: bounded reading, type by content, parsing off the event loop."""
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +55,32 @@ def detect_format(data: bytes) -> Literal["xlsx", "csv"]:
     )
 
 
+# Words that only the province's own sheet carries in 填报单位 or a row label.
+PROVINCE_MARKERS = ("合计", "全省", "省人力资源", "江苏省人社")
+
+
+def check_whose(sheet: ParsedSheet, city: str, names: Mapping[str, str]) -> None:
+    """The sheet must be the path's city's own: 填报单位 and the value rows' labels may not
+    name another city of the campaign, nor the province. `names`: city code -> name."""
+    own = names.get(city, city)
+    errors: list[FieldError] = []
+    found = [(sheet.unit_name, sheet.unit_cell, "填报单位")] if sheet.unit_name else []
+    found += [(label, cell, "the row label") for label, cell in sheet.row_labels]
+    for text, cell, what in found:
+        assert text is not None
+        other = next(
+            (code for code, name in names.items() if name.removesuffix("市") in text), None
+        )
+        if any(marker in text for marker in PROVINCE_MARKERS):
+            message = f"{what} {text!r} is the province's: upload {own}'s own table"
+            errors.append(FieldError("file", "province_sheet", message, extra={"cell": cell}))
+        elif other is not None and other != city:
+            message = f"{what} {text!r} is {names[other]}'s, but this upload is for {own}"
+            errors.append(FieldError("file", "wrong_city", message, extra={"cell": cell}))
+    if errors:
+        raise InvalidInput(f"the file is not {own}'s table; nothing was stored", errors=errors)
+
+
 def parse_upload(data: bytes, table: Table, max_rows: int) -> ParsedUpload:
     kind = detect_format(data)
     try:
@@ -65,7 +92,15 @@ def parse_upload(data: bytes, table: Table, max_rows: int) -> ParsedUpload:
     except SpreadsheetError as exc:
         raise InvalidInput(
             f"the {kind} file cannot be read: {exc}; nothing was stored",
-            errors=[FieldError("file", "unreadable", str(exc), extra={"cell": exc.cell})],
+            errors=[
+                FieldError(
+                    "file",
+                    "unreadable",
+                    f"{cell}: {message}" if cell else message,
+                    extra={"cell": cell},
+                )
+                for message, cell in exc.problems
+            ],
         ) from exc
     return ParsedUpload(kind, sheet, hashlib.sha256(data).hexdigest())
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from app.auth.dependencies import (
     AdminDep,
@@ -15,6 +16,7 @@ from app.auth.dependencies import (
     PrincipalDep,
     receipt_time,
 )
+from app.campaigns.definition import Table
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import ReadSessionDep, SessionDep, SettingsDep, short_read
@@ -26,8 +28,9 @@ from app.core.settings import MAX_IMPORT_BYTES_LIMIT, MIB
 from app.core.text import Multiline
 from app.core.types import utc_now
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
+from app.regions.service import names_of
 from app.reporting import locks, snapshots
-from app.reporting.imports import read_upload
+from app.reporting.imports import check_whose, read_upload
 from app.reporting.models import PeriodLock
 from app.reporting.schemas import (
     ImportResult,
@@ -259,8 +262,13 @@ async def import_snapshot(
 ) -> Response:
     # The campaign and table first (an unknown one is a 404 at once), in a worker thread and
     # without holding any database lock while the file arrives and is parsed.
-    found = await short_read(read_session, lambda s: get_table(get_definition(s, campaign), table))
+    def table_and_cities(session: Session) -> tuple[Table, dict[str, str]]:
+        definition = get_definition(session, campaign)
+        return get_table(definition, table), names_of(session, definition.reporting_units)
+
+    found, cities = await short_read(read_session, table_and_cities)
     parsed = await read_upload(file, found, settings)
+    check_whose(parsed.sheet, access.city, cities)
     key = SnapshotKey(campaign, access.city, table, period)
     submission = Submission(
         raw=parsed.sheet.raw,

@@ -67,12 +67,24 @@ Grid = list[tuple[object, ...]]
 
 
 class SpreadsheetError(Exception):
-    """An upload that cannot be read; `cell` ("D6", or "row 3" in a CSV) says where."""
+    """An upload that cannot be read; `cell` ("D6", or "row 3" in a CSV) says where, and
+    `others` holds further (message, cell) problems found in the same pass."""
 
-    def __init__(self, message: str, cell: str | None = None) -> None:
-        super().__init__(f"{cell}: {message}" if cell else message)
+    def __init__(
+        self,
+        message: str,
+        cell: str | None = None,
+        others: Sequence[tuple[str, str | None]] = (),
+    ) -> None:
+        shown = f"{cell}: {message}" if cell else message
+        super().__init__(shown + (f" (and {len(others)} more)" if others else ""))
         self.message = message
         self.cell = cell
+        self.others = list(others)
+
+    @property
+    def problems(self) -> list[tuple[str, str | None]]:
+        return [(self.message, self.cell), *self.others]
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,9 @@ class ParsedSheet:
     raw: dict[str, object]
     unit_name: str | None
     report_date: str | None
+    unit_cell: str | None = None  # where 填报单位 was read
+    # Column A of each value row with its cell ("南京市", "A6"): whose figures these are.
+    row_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,19 +255,50 @@ def parse_xlsx(
     grids = _read_grids(data, data_only=True, max_rows=max_rows, max_columns=max_columns)
     index = _sheet_index(grids, table)
     grid = _within_limits(grids[index], max_rows, max_columns)
+    _refuse_several_rows(grid)
     cells = list(_value_cells(grid, table))
     blanks = [(row, column) for _, row, column in cells if _is_blank(_at(grid, row, column))]
     if blanks:
         formulas = _read_grids(data, data_only=False, max_rows=max_rows, max_columns=max_columns)
         _reject_uncached_formulas(formulas[index], blanks)
-    raw: dict[str, object] = {
-        key: _cell_number(_at(grid, row, column), _reference(row, column))
-        for key, row, column in cells
-        if not _is_blank(_at(grid, row, column))
-    }
+    raw: dict[str, object] = {}
+    problems: list[tuple[str, str | None]] = []
+    for key, row, column in cells:
+        value = _at(grid, row, column)
+        if _is_blank(value):
+            continue
+        try:
+            raw[key] = _cell_number(value, _reference(row, column))
+        except SpreadsheetError as exc:  # every bad cell is reported, not only the first
+            problems.append((exc.message, exc.cell))
+    if problems:
+        raise SpreadsheetError(problems[0][0], problems[0][1], problems[1:])
+    unit = _labelled_cell(grid, UNIT_LABEL)
+    value_rows = sorted({row for _, row, _ in cells})
     return ParsedSheet(
-        raw=raw, unit_name=_labelled(grid, UNIT_LABEL), report_date=_labelled(grid, DATE_LABEL)
+        raw=raw,
+        unit_name=unit[0] if unit else None,
+        report_date=_labelled(grid, DATE_LABEL),
+        unit_cell=unit[1] if unit else None,
+        row_labels=tuple(
+            (_label(grid[row]), _reference(row, 0)) for row in value_rows if _label(grid[row])
+        ),
     )
+
+
+def _refuse_several_rows(grid: Grid) -> None:
+    """One city's table has one value row under its 序号 row; the province sheet has a row
+    per city and 合计, and must never be taken for one city's figures."""
+    for seq_row in (i for i, row in enumerate(grid) if _label(row) == SEQ_LABEL):
+        first = _value_row(grid, seq_row)
+        second = _value_row(grid, first) if first is not None else None
+        if first is not None and second is not None:
+            labels = [_label(grid[first]), _label(grid[second])]
+            raise SpreadsheetError(
+                f"the sheet has several value rows ({'、'.join(labels)}, …): this looks like "
+                "the province workbook; upload one city's own table",
+                _reference(second, 0),
+            )
 
 
 def _check_archive(data: bytes) -> None:
@@ -403,7 +449,13 @@ def _reject_uncached_formulas(formulas: Grid, blanks: Sequence[tuple[int, int]])
 
 def _labelled(grid: Grid, label: str) -> str | None:
     """The text after `label` ("填报单位：南京市"), or in the next cell when that one is empty."""
-    for row in grid:
+    found = _labelled_cell(grid, label)
+    return found[0] if found else None
+
+
+def _labelled_cell(grid: Grid, label: str) -> tuple[str, str] | None:
+    """That text, and the cell of the label."""
+    for row_index, row in enumerate(grid):
         for column, value in enumerate(row):
             if not (isinstance(value, str) and value.strip().startswith(label)):
                 continue
@@ -411,7 +463,7 @@ def _labelled(grid: Grid, label: str) -> str | None:
             if not found:
                 found = _next_text(row[column + 1 :])
             if found:
-                return found
+                return found, _reference(row_index, column)
     return None
 
 
