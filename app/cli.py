@@ -72,6 +72,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         # Our own server banner is none at all.
         "server_header": False,
         "timeout_keep_alive": 15,
+        # Slow or idle clients cannot hold more connections than this per process.
+        "limit_concurrency": settings.max_connections,
     }
     if args.workers == 1:
         from app.main import create_app

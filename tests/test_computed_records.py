@@ -278,6 +278,37 @@ def test_goals_as_of_counts_events_as_they_stood(
     assert (count_then["320102"], count_then["320104"]) == (3, 2)
 
 
+def test_quality_compares_a_delta_over_a_gap_with_the_events_of_the_same_span(
+    client: TestClient, auth: Auth
+) -> None:
+    """Issue 12: a W04 delta after a skipped W03 covers W03+W04, and was compared with
+    W04's registry events only."""
+    admin = auth("admin")
+    wuxi = CITY.format(city="320200")
+    for period, fairs in (("W02", 1), ("W04", 6)):
+        load(
+            client,
+            admin,
+            "PUT",
+            f"{wuxi}/tables/t1/periods/{period}",
+            {"values": {"fairs_total": fairs}},
+        )
+    days = ["2024-02-05", "2024-02-06", "2024-02-13", "2024-02-14", "2024-02-15"]  # W03, W04
+    load(
+        client,
+        admin,
+        "POST",
+        wuxi + "/events/batch",
+        {"items": [event("320205", day, n) for n, day in enumerate(days)]},
+    )
+    body = client.get(CAMPAIGN + "/quality", headers=admin, params={"city": "320200"}).json()
+    checks = {c["period"]: c for c in body["fairs_vs_registry"]}
+    assert checks["W04"]["covers"] == ["W03", "W04"]
+    assert (checks["W04"]["fairs_delta"], checks["W04"]["events_registered"]) == (5, 5)
+    assert checks["W04"]["difference"] == 0
+    assert checks["W03"]["fairs_delta"] is None and checks["W03"]["covers"] == ["W03"]
+
+
 def test_quality_cross_checks_and_open_warnings(
     client: TestClient, records: dict[str, str]
 ) -> None:
@@ -295,6 +326,7 @@ def test_quality_cross_checks_and_open_warnings(
         "city": "320100",
         "period": "W04",
         "fairs_delta": 4,
+        "covers": ["W04"],
         "events_registered": 5,
         "difference": -1,
     }

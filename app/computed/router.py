@@ -293,6 +293,7 @@ def get_quality(
                     city=c.city,
                     period=c.period,
                     fairs_delta=None if c.fairs_delta is None else json_number(c.fairs_delta),
+                    covers=list(c.covers),
                     events_registered=c.events_registered,
                     difference=(
                         None

@@ -141,6 +141,11 @@ class FairsCheckOut(BaseModel):
     city: str
     period: str
     fairs_delta: Number | None = Field(description="T1 fairs_total delta for the period")
+    covers: list[str] = Field(
+        description="The periods that delta covers (several when the city skipped a week's "
+        "T1: the delta is then the gain since its previous report); the events are counted "
+        "over the same periods"
+    )
     events_registered: int
     difference: Number | None = Field(description="fairs_delta − events_registered")
 

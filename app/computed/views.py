@@ -1,7 +1,7 @@
 """Each computed view: read the plain data (sources), then calculate (pure modules)."""
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -250,6 +250,34 @@ class FairsCheck:
     period: str
     fairs_delta: Decimal | None
     events_registered: int
+    # The periods the delta covers: from the one after the city's previous T1 report up to
+    # `period` (several when the city skipped a week); the events are counted over the same.
+    covers: tuple[str, ...]
+
+
+def _fairs_check(
+    city: str,
+    period: str,
+    delta: Delta | None,
+    registered: Mapping[tuple[str, str], int],
+    periods: Sequence[Period],
+) -> FairsCheck:
+    ids = [p.id for p in periods]
+    end = ids.index(period)
+    if delta is None:
+        start = end
+    elif delta.previous_period is None:
+        start = 0
+    else:
+        start = ids.index(delta.previous_period) + 1
+    covers = tuple(ids[start : end + 1])
+    return FairsCheck(
+        city,
+        period,
+        None if delta is None else delta.delta,
+        sum(registered.get((city, q), 0) for q in covers),
+        covers,
+    )
 
 
 @dataclass(frozen=True)
@@ -279,7 +307,7 @@ def quality_view(
         as_of=as_of,
     )
     fairs = {
-        (d.city, d.period): d.delta
+        (d.city, d.period): d
         for d in compute_deltas(build_series(reports, scope.order), scope.order)
         if d.indicator == FAIRS_INDICATOR
     }
@@ -287,7 +315,7 @@ def quality_view(
     for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
         registered[(facts.city, facts.period)] += count
     checks = [
-        FairsCheck(c, p, fairs.get((c, p)), registered.get((c, p), 0))
+        _fairs_check(c, p, fairs.get((c, p)), registered, scope.periods)
         for c, p in sorted(set(fairs) | set(registered), key=lambda k: (k[0], scope.order[k[1]]))
         if c in cities
     ]

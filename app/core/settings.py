@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=16, ge=2, le=256)
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
     pool_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Per process: connections uvicorn keeps open at once (beyond, it answers 503 itself).
+    max_connections: int = Field(default=1000, ge=10, le=100_000)
     # A request body that stops arriving for this long is answered 408 (slow clients).
     body_idle_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
 
