@@ -57,6 +57,30 @@ def timed(http: httpx.Client, path: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def memo_latency(base: str, admin: dict[str, str]) -> str:
+    """One client, one request at a time: `/healthz` against a memo-served `/goals` and a
+    revalidation that gets 304 (target: each ≤ healthz p50 + 1 ms)."""
+    with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
+        etag = http.get(f"{VIEWS}/goals").headers["ETag"]
+        health = [timed(http, "/healthz") for _ in range(200)]
+        memo = [timed(http, f"{VIEWS}/goals") for _ in range(200)]
+        revalidated = []
+        for _ in range(200):
+            started = time.perf_counter()
+            answer = http.get(f"{VIEWS}/goals", headers={"If-None-Match": etag})
+            assert answer.status_code == 304
+            revalidated.append((time.perf_counter() - started) * 1000)
+    p50 = {
+        name: percentile(v, 0.5)
+        for name, v in (("healthz", health), ("memo", memo), ("304", revalidated))
+    }
+    return (
+        f"  one client: /healthz p50 {p50['healthz']:.2f} ms | memo-served /goals p50 "
+        f"{p50['memo']:.2f} ms (+{p50['memo'] - p50['healthz']:.2f}) | 304 p50 "
+        f"{p50['304']:.2f} ms (+{p50['304'] - p50['healthz']:.2f}) (target ≤ +1 ms)"
+    )
+
+
 def reads_during_batches(base: str, admin: dict[str, str], reporter: dict[str, str]) -> str:
     paths = (f"{VIEWS}/totals", f"{VIEWS}/goals")
     with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
@@ -172,6 +196,7 @@ def run(kind: str, seconds: float) -> str:
         report = [f"{kind}:"]
         with live_server(settings) as base:
             seed(base, admin)
+            report.append(memo_latency(base, admin))
             report.append(reads_during_batches(base, admin, reporter))
             report.append(throughput(base, admin, seconds))
         with live_server(settings, MAX_IN_FLIGHT="8", WORKER_THREADS="4") as base:

@@ -13,6 +13,7 @@ from app.computed.compliance import judge, judge_all, nth_receipt, summarize
 from app.computed.deltas import compute_deltas
 from app.computed.goals import (
     county_weeks,
+    coverage_of,
     judged,
     postings_progress,
     required_events,
@@ -194,11 +195,12 @@ def test_postings_progress_pace_projection_and_reach_date() -> None:
     assert progress.percent == Decimal("25.00")
     # 12 of the campaign's 75 days have begun by 5 February.
     assert progress.expected_by_at == 160_000 and progress.on_track
-    # W02 added 150,000 in 7 days; 66 days remain after 2 February.
-    assert progress.weekly_rate == 150_000
-    assert progress.projected_final == 250_000 + round(150_000 / 7 * 66)
-    # 750,000 more at 150,000 a week is exactly 35 days after 2 February.
-    assert progress.projected_reach_date == date(2024, 2, 2) + timedelta(days=35)
+    # W01 and W02 (the last three periods up to W02: all there are) added 250,000 in their
+    # 9 days (25 January to 2 February); 66 days remain after 2 February.
+    assert progress.weekly_rate == round(250_000 * 7 / 9)
+    assert progress.projected_final == 250_000 + round(250_000 / 9 * 66)
+    # 750,000 more at 250,000 per 9 days is exactly 27 days after 2 February.
+    assert progress.projected_reach_date == date(2024, 2, 2) + timedelta(days=27)
     assert progress.reached_on is None
 
 
@@ -300,3 +302,31 @@ def test_the_third_case_decides_when_cases_were_received() -> None:
     times = [T0 + timedelta(hours=h) for h in (5, 1, 3, 9)]
     assert nth_receipt(times, 3) == T0 + timedelta(hours=5)
     assert nth_receipt(times[:2], 3) is None
+
+
+def test_the_rate_spreads_a_skipped_week_over_the_time_it_took() -> None:
+    """Issue 12: a two-week gain counted as one week. One city, 100/week, skips W04."""
+    totals = {p.id: Decimal(0) for p in PERIODS}
+    for p in PERIODS:
+        reported = {"W01": 100, "W02": 200, "W03": 300, "W05": 500}
+        carried = max((v for k, v in reported.items() if k <= p.id), default=0)
+        totals[p.id] = Decimal(carried)
+    progress = postings_progress(
+        totals, {"W01", "W02", "W03", "W05"}, PERIODS, 10_000, PERIODS[4].end
+    )
+    # W03..W05 gained 300 over their 21 days (W04 is 7 days; the first period may differ)
+    days = (PERIODS[4].end - PERIODS[2].start).days + 1
+    assert progress.weekly_rate == round(Decimal(300) * 7 / days)
+    assert progress.weekly_rate < 150  # not the 200 of "W05 − W04" in one week
+
+
+def test_coverage_says_which_cities_the_figure_stands_on() -> None:
+    cities = ["320100", "320200", "320300"]
+    covered = coverage_of({"320100": "W05", "320200": "W03"}, cities, "W05")
+    assert covered.reporting == ("320100",)
+    assert covered.stale == ("320200",)
+    assert covered.missing == ("320300",)
+    assert not covered.complete
+    caveat = covered.caveat()
+    assert caveat is not None and "1/3" in caveat and "1 of 3" in caveat
+    assert coverage_of({c: "W05" for c in cities}, cities, "W05").caveat() is None

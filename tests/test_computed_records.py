@@ -186,7 +186,8 @@ def test_goals_postings_and_county_weeks(client: TestClient, records: dict[str, 
     goals = response.json()
     postings = goals["postings"]
     assert postings["target"] == 1_000_000 and postings["actual"] == 120_000
-    assert postings["basis_period"] == "W04" and postings["weekly_rate"] == 60_000
+    # 120,000 gained over W02..W04 (the last three periods), 21 days: 40,000 a week
+    assert postings["basis_period"] == "W04" and postings["weekly_rate"] == 40_000
     assert postings["on_track"] is False
     weeks = {(w["county"], w["period"]): w for w in goals["county_events"]["matrix"]}
     assert (weeks[("320102", "W04")]["events"], weeks[("320102", "W04")]["met"]) == (3, True)
@@ -234,6 +235,26 @@ def test_urgent_reports_do_not_count_as_weekly_cases(client: TestClient, auth: A
     ).json()
     cases = next(i for i in body["items"] if i["deliverable"] == "cases")
     assert cases["status"] == "missing"
+
+
+def test_goals_state_their_coverage(client: TestClient, auth: Auth) -> None:
+    """Issue 12: 2 of 13 cities reporting produced a reach date with no caveat."""
+    admin = auth("admin")
+    for city in ("320100", "320200"):
+        load(
+            client,
+            admin,
+            "PUT",
+            CITY.format(city=city) + "/tables/t1/periods/W03",
+            {"values": {"postings_total": 50_000}},
+        )
+    postings = client.get(
+        CAMPAIGN + "/goals", headers=admin, params={"at": "2024-02-10T12:00:00+08:00"}
+    ).json()["postings"]
+    coverage = postings["coverage"]
+    assert coverage["cities"] == 13 and coverage["reporting"] == ["320100", "320200"]
+    assert len(coverage["missing"]) == 11 and coverage["stale"] == []
+    assert coverage["complete"] is False and "2/13" in coverage["caveat"]
 
 
 def test_a_week_in_progress_is_not_judged(client: TestClient, records: dict[str, str]) -> None:

@@ -11,6 +11,45 @@ from typing import TypedDict
 from app.campaigns.calendar import Period
 from app.campaigns.definition import CountyEventsGoal
 
+# The weekly rate is the province's gain over up to this many periods ending with the latest
+# reported one: a city that skipped a week is then counted over the time its gain took,
+# instead of a two-week gain landing in one week.
+RATE_WINDOW = 3
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which cities the province figure stands on, at the basis period."""
+
+    cities: int  # reporting units of the campaign
+    reporting: tuple[str, ...]  # reported in the basis period
+    stale: tuple[str, ...]  # carried forward from an earlier period
+    missing: tuple[str, ...]  # never reported
+
+    @property
+    def complete(self) -> bool:
+        return len(self.reporting) == self.cities
+
+    def caveat(self) -> str | None:
+        if self.complete:
+            return None
+        return (
+            f"含 {len(self.reporting)}/{self.cities} 市本期数据"
+            f"（{len(self.stale)} 市沿用前期数据，{len(self.missing)} 市未报）: "
+            f"based on {len(self.reporting)} of {self.cities} cities' figures for this period "
+            f"({len(self.stale)} carried forward, {len(self.missing)} never reported)"
+        )
+
+
+def coverage_of(
+    latest_by_city: Mapping[str, str], cities: Sequence[str], basis_period: str | None
+) -> Coverage:
+    """`latest_by_city`: each city's latest reported period up to the basis period."""
+    reporting = tuple(c for c in cities if basis_period and latest_by_city.get(c) == basis_period)
+    missing = tuple(c for c in cities if c not in latest_by_city)
+    stale = tuple(c for c in cities if c not in reporting and c not in missing)
+    return Coverage(len(cities), reporting, stale, missing)
+
 
 @dataclass(frozen=True)
 class PostingsProgress:
@@ -24,6 +63,7 @@ class PostingsProgress:
     projected_final: Decimal | None
     reached_on: date | None
     projected_reach_date: date | None
+    coverage: Coverage | None = None
 
 
 def _share_elapsed(periods: Sequence[Period], at_day: date) -> Decimal:
@@ -81,14 +121,17 @@ def postings_progress(
 def _rate_per_day(
     totals: Mapping[str, Decimal], basis: Sequence[Period], periods: Sequence[Period]
 ) -> Fraction | None:
-    """The province's daily rate over the latest reported period (from 0 before the first),
-    kept exact so that "reached in exactly 35 days" is not 36 by rounding."""
+    """The province's daily rate over the last RATE_WINDOW periods up to the latest reported
+    one (from 0 before the first), per elapsed day; kept exact so that "reached in exactly
+    35 days" is not 36 by rounding."""
     if not basis:
         return None
     last = basis[-1]
-    earlier = [p for p in periods if p.index < last.index]
+    window = [p for p in periods if p.index <= last.index][-RATE_WINDOW:]
+    earlier = [p for p in periods if p.index < window[0].index]
     before = totals[earlier[-1].id] if earlier else Decimal(0)
-    return (Fraction(totals[last.id]) - Fraction(before)) / last.days
+    days = (last.end - window[0].start).days + 1
+    return (Fraction(totals[last.id]) - Fraction(before)) / days
 
 
 def _decimal(value: Fraction) -> Decimal:

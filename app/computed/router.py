@@ -17,6 +17,7 @@ from app.computed.goals import shortfall
 from app.computed.memo import cached_view
 from app.computed.schemas import (
     ComplianceOut,
+    CoverageOut,
     DeltasOut,
     FairsCheckOut,
     GoalsOut,
@@ -192,6 +193,16 @@ def get_goals(
             projected_final=None if p.projected_final is None else json_number(p.projected_final),
             reached_on=p.reached_on,
             projected_reach_date=p.projected_reach_date,
+            coverage=None
+            if p.coverage is None
+            else CoverageOut(
+                cities=p.coverage.cities,
+                reporting=list(p.coverage.reporting),
+                stale=list(p.coverage.stale),
+                missing=list(p.coverage.missing),
+                complete=p.coverage.complete,
+                caveat=p.coverage.caveat(),
+            ),
         )
         weeks = result.weeks
         return encode(

@@ -57,6 +57,17 @@ class TotalsOut(BaseModel):
     items: list[IndicatorTotalOut]
 
 
+class CoverageOut(BaseModel):
+    """Which cities the province figure stands on."""
+
+    cities: int = Field(description="Reporting cities of the campaign")
+    reporting: list[str] = Field(description="Cities with figures for the basis period")
+    stale: list[str] = Field(description="Cities whose figures are carried from earlier")
+    missing: list[str] = Field(description="Cities that never reported")
+    complete: bool
+    caveat: str | None = Field(description="Said (zh, en) when the picture is partial")
+
+
 class PostingsGoalOut(BaseModel):
     target: int
     actual: Number = Field(description="Province total of the latest reported period")
@@ -65,13 +76,17 @@ class PostingsGoalOut(BaseModel):
     on_track: bool
     basis_period: str | None
     weekly_rate: Number | None = Field(
-        description="Province increase per 7 days over the latest reported period"
+        description="Province increase per 7 days over the last three periods up to the "
+        "latest reported one (carried-forward series, per elapsed day)"
     )
     projected_final: Number | None
     reached_on: date | None = Field(
         description="End of the first period whose total met the target"
     )
     projected_reach_date: date | None
+    coverage: CoverageOut | None = Field(
+        description="The cities behind `actual`, the rate and the projection"
+    )
 
 
 class CountyWeekOut(BaseModel):

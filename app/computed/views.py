@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from app.computed.goals import (
     CountyWeek,
     PostingsProgress,
     county_weeks,
+    coverage_of,
     judged,
     local_day,
     postings_progress,
@@ -38,7 +39,12 @@ from app.computed.sources import (
     load_reports,
     snapshot_receipts,
 )
-from app.computed.totals import IndicatorTotal, compute_totals, province_series
+from app.computed.totals import (
+    IndicatorPoint,
+    IndicatorTotal,
+    compute_totals,
+    province_series,
+)
 from app.core.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionLevel
 
@@ -151,6 +157,22 @@ def county_list(session: Session, definition: CampaignDefinition) -> list[tuple[
     return [(code, parent) for code, parent in rows if parent in units]
 
 
+def _latest_reports(
+    points: Sequence[IndicatorPoint], basis_period: str | None, order: Mapping[str, int]
+) -> dict[str, str]:
+    """Each city's latest reported period up to the basis period."""
+    if basis_period is None:
+        return {}
+    latest: dict[str, str] = {}
+    for point in points:
+        rank = order[point.period]
+        if rank <= order[basis_period] and (
+            point.city not in latest or rank > order[latest[point.city]]
+        ):
+            latest[point.city] = point.period
+    return latest
+
+
 def goals_view(
     session: Session,
     scope: Scope,
@@ -169,6 +191,14 @@ def goals_view(
     totals = province_series(points, definition.reporting_units, scope.order)
     reported = {point.period for point in points}
     postings = postings_progress(totals, reported, scope.periods, goal.postings.target, at_day)
+    postings = replace(
+        postings,
+        coverage=coverage_of(
+            _latest_reports(points, postings.basis_period, scope.order),
+            definition.reporting_units,
+            postings.basis_period,
+        ),
+    )
 
     weeks_in_scope = [
         p for p in started_periods(scope.periods, at_day) if period is None or p.id == period
