@@ -257,6 +257,35 @@ def test_goals_state_their_coverage(client: TestClient, auth: Auth) -> None:
     assert coverage["complete"] is False and "2/13" in coverage["caveat"]
 
 
+def test_compliance_shows_how_complete_each_table_is(client: TestClient, auth: Auth) -> None:
+    """Issue 12: a T1 with 4 of 18 indicators counted as received on time without a word."""
+    admin = auth("admin")
+    load(
+        client,
+        admin,
+        "PUT",
+        CITY.format(city="320100") + "/tables/t1/periods/W02",
+        {
+            "values": {
+                "fairs_total": 3,
+                "fairs_online": 1,
+                "fairs_offline": 2,
+                "postings_total": 900,
+            },
+            "received_at": "2024-02-02T10:00:00+08:00",
+        },
+    )
+    params = {"at": "2024-02-05T12:00:00+08:00", "city": "320100", "period": "W02"}
+    for as_of in (None, "2024-02-03T00:00:00+08:00"):
+        query = params | ({"as_of": as_of} if as_of else {})
+        items = client.get(CAMPAIGN + "/compliance", headers=admin, params=query).json()["items"]
+        t1 = next(i for i in items if i["deliverable"] == "t1")
+        assert t1["status"] == "on_time"
+        assert (t1["indicators_reported"], t1["indicators_expected"]) == (4, 18)
+        t2 = next(i for i in items if i["deliverable"] == "t2")
+        assert t2["indicators_reported"] is None  # nothing received
+
+
 def test_a_week_in_progress_is_not_judged(client: TestClient, records: dict[str, str]) -> None:
     """Issue 12: at 2024-02-26 W06 (02-24..03-01) counted every county 0/3 "not met"."""
     goals = client.get(

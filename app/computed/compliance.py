@@ -24,6 +24,9 @@ class Judgement(TypedDict):
     received_at: datetime | None
     status: Status
     late_by_seconds: int | None
+    # Tables only: how many of the table's indicators the received snapshot holds.
+    indicators_reported: int | None
+    indicators_expected: int | None
 
 
 def judge(due: datetime, received_at: datetime | None, at: datetime) -> tuple[Status, int | None]:
@@ -40,15 +43,20 @@ def judge_all(
     receipts: Mapping[ReceiptKey, datetime],
     cities: Sequence[str],
     at: datetime,
+    completeness: Mapping[ReceiptKey, tuple[int, int]] | None = None,
 ) -> list[Judgement]:
+    """`completeness`: (reported, expected) indicators of each received table snapshot."""
+    complete = completeness or {}
     judgements: list[Judgement] = []
     # Instants in one zone compare without asking each for its offset (13,000 times).
     at = at.astimezone(UTC)
     due_in_utc = [deadline.due.astimezone(UTC) for deadline in deadlines]
     for city in cities:
         for deadline, due in zip(deadlines, due_in_utc, strict=True):
-            received = receipts.get((city, deadline.deliverable, deadline.period))
+            key = (city, deadline.deliverable, deadline.period)
+            received = receipts.get(key)
             status, late_by = judge(due, received, at)
+            counted = complete.get(key) if status in ("on_time", "late") else None
             judgements.append(
                 {
                     "city": city,
@@ -58,6 +66,8 @@ def judge_all(
                     "received_at": received if status in ("on_time", "late") else None,
                     "status": status,
                     "late_by_seconds": late_by,
+                    "indicators_reported": counted[0] if counted else None,
+                    "indicators_expected": counted[1] if counted else None,
                 }
             )
     return judgements

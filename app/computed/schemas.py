@@ -134,6 +134,10 @@ class JudgementOut(BaseModel):
     received_at: datetime | None
     status: Literal["on_time", "late", "missing", "not_due"]
     late_by_seconds: int | None
+    indicators_reported: int | None = Field(
+        description="Tables: how many indicators the received snapshot holds (as of `as_of`)"
+    )
+    indicators_expected: int | None = Field(description="Tables: the table's indicators")
 
 
 class StatusCounts(BaseModel):

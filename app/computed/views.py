@@ -37,6 +37,7 @@ from app.computed.sources import (
     event_counts,
     indicator_points,
     load_reports,
+    snapshot_key_counts,
     snapshot_receipts,
 )
 from app.computed.totals import (
@@ -251,6 +252,22 @@ def receipts_by_deliverable(
     return receipts
 
 
+def completeness_by_deliverable(
+    session: Session, definition: CampaignDefinition, as_of: datetime | None
+) -> dict[ReceiptKey, tuple[int, int]]:
+    """(reported, expected) indicators of each table deliverable's snapshot: a T1 with 4 of
+    its 18 indicators is received, but the province must see that it is incomplete."""
+    counts = snapshot_key_counts(session, definition.id, as_of)
+    expected = {t.id: len(t.indicators) for t in definition.tables}
+    return {
+        (city, deliverable.id, period): (count, expected[table])
+        for deliverable in definition.deliverables
+        if deliverable.table is not None
+        for (city, table, period), count in counts.items()
+        if table == deliverable.table
+    }
+
+
 def compliance_view(
     session: Session,
     scope: Scope,
@@ -271,6 +288,7 @@ def compliance_view(
         receipts_by_deliverable(session, definition, as_of),
         chosen_cities(definition, city),
         at,
+        completeness_by_deliverable(session, definition, as_of),
     )
 
 

@@ -164,7 +164,17 @@ def _csv_rows(
             session, scope, at=at, as_of=as_of, city=city, period=period
         )
         return (
-            ["city", "deliverable", "period", "due", "received_at", "status", "late_by_seconds"],
+            [
+                "city",
+                "deliverable",
+                "period",
+                "due",
+                "received_at",
+                "status",
+                "late_by_seconds",
+                "indicators_reported",
+                "indicators_expected",
+            ],
             (
                 [
                     j["city"],
@@ -174,6 +184,8 @@ def _csv_rows(
                     received.isoformat() if (received := j["received_at"]) else None,
                     j["status"],
                     j["late_by_seconds"],
+                    j["indicators_reported"],
+                    j["indicators_expected"],
                 ]
                 for j in judgements
             ),
