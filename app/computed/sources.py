@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, case, cast, func, literal, literal_column
+from sqlalchemy import Select, Text, case, cast, func, literal
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -264,13 +264,6 @@ def snapshot_receipts(
     }
 
 
-# The number of indicators in each current snapshot, counted by the database.
-_KEY_COUNT = {
-    "postgresql": "(SELECT count(*) FROM jsonb_object_keys(snapshot_head.current_values))",
-    "sqlite": "(SELECT count(*) FROM json_each(snapshot_head.current_values))",
-}
-
-
 def snapshot_key_counts(
     session: Session, campaign_id: str, as_of: datetime | None
 ) -> dict[tuple[str, str, str], int]:
@@ -280,16 +273,18 @@ def snapshot_key_counts(
             (r.city, r.table, r.period): len(r.values)
             for r in load_reports(session, campaign_id, as_of=as_of)
         }
-    counted: ColumnElement[int] = literal_column(_KEY_COUNT[session.get_bind().dialect.name])
     rows = _rows(
         session,
         select(
-            SnapshotHead.city_code, SnapshotHead.table_id, SnapshotHead.period_id, counted
+            SnapshotHead.city_code,
+            SnapshotHead.table_id,
+            SnapshotHead.period_id,
+            SnapshotHead.indicator_count,
         ).where(
             col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0
         ),
     )
-    return {(city, table, period): int(count) for city, table, period, count in rows}
+    return {(city, table, period): count for city, table, period, count in rows}
 
 
 def contact_receipts(

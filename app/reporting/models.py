@@ -27,6 +27,9 @@ class SnapshotHead(SQLModel, table=True):
         default_factory=dict,
         sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=False),
     )
+    # How many indicators current_values holds, kept by every write: compliance shows each
+    # table's completeness without counting inside thousands of JSON documents.
+    indicator_count: int = Field(default=0)
     content_sha256: str | None = Field(default=None, max_length=64)
     first_received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -362,6 +362,7 @@ def _store_revision(
         | {
             "current_revision": revision,
             "current_values": stored,
+            "indicator_count": len(stored),
             "content_sha256": digest,
             "updated_at": received_at,
             "first_received_at": received_at if first is None else min(first, received_at),
