@@ -17,7 +17,9 @@ from sqlmodel import Session
 from app.core.changes import change_token
 
 MEMO_ENTRIES = 256
-GZIP_LEVEL = 6
+# Level 3: a 4 MB national /goals compresses in 14 ms instead of 33 ms at level 6 (measured),
+# for a body a quarter larger; it is paid once per change of the data.
+GZIP_LEVEL = 3
 GZIP_SUFFIX = '-gzip"'
 
 
