@@ -2,7 +2,7 @@
 city or county. Current data comes from the head rows; `as_of` from the revision history."""
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -242,30 +242,50 @@ def _filtered(
     return query
 
 
-def snapshot_receipts(
-    session: Session, campaign_id: str, as_of: datetime | None
-) -> dict[tuple[str, str, str], datetime]:
-    """(city, table, period) -> when the first accepted revision was received."""
+@dataclass(frozen=True, slots=True)
+class HeadFacts:
+    """What compliance needs of one current snapshot."""
+
+    first_received_at: datetime | None
+    indicator_count: int
+
+
+def snapshot_heads(session: Session, campaign_id: str) -> dict[tuple[str, str, str], HeadFacts]:
+    """(city, table, period) -> first receipt and indicator count of each accepted snapshot,
+    in one read of the heads."""
     rows = _rows(
         session,
-        select(
-            SnapshotHead.city_code,
-            SnapshotHead.table_id,
-            SnapshotHead.period_id,
-            SnapshotHead.first_received_at,
+        select_columns(
+            col(SnapshotHead.city_code),
+            col(SnapshotHead.table_id),
+            col(SnapshotHead.period_id),
+            col(SnapshotHead.first_received_at),
+            col(SnapshotHead.indicator_count),
         ).where(
             col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0
         ),
     )
     return {
-        (city, table, period): first
-        for city, table, period, first in rows
-        if first is not None and (as_of is None or first <= as_of)
+        (city, table, period): HeadFacts(first, count) for city, table, period, first, count in rows
+    }
+
+
+def snapshot_receipts(
+    heads: Mapping[tuple[str, str, str], HeadFacts], as_of: datetime | None
+) -> dict[tuple[str, str, str], datetime]:
+    """(city, table, period) -> when the first accepted revision was received."""
+    return {
+        key: head.first_received_at
+        for key, head in heads.items()
+        if head.first_received_at is not None and (as_of is None or head.first_received_at <= as_of)
     }
 
 
 def snapshot_key_counts(
-    session: Session, campaign_id: str, as_of: datetime | None
+    session: Session,
+    campaign_id: str,
+    heads: Mapping[tuple[str, str, str], HeadFacts],
+    as_of: datetime | None,
 ) -> dict[tuple[str, str, str], int]:
     """(city, table, period) -> how many indicators the snapshot (current, or as of) holds."""
     if as_of is not None:
@@ -273,18 +293,7 @@ def snapshot_key_counts(
             (r.city, r.table, r.period): len(r.values)
             for r in load_reports(session, campaign_id, as_of=as_of)
         }
-    rows = _rows(
-        session,
-        select(
-            SnapshotHead.city_code,
-            SnapshotHead.table_id,
-            SnapshotHead.period_id,
-            SnapshotHead.indicator_count,
-        ).where(
-            col(SnapshotHead.campaign_id) == campaign_id, col(SnapshotHead.current_revision) > 0
-        ),
-    )
-    return {(city, table, period): count for city, table, period, count in rows}
+    return {key: head.indicator_count for key, head in heads.items()}
 
 
 def contact_receipts(

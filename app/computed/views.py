@@ -28,6 +28,7 @@ from app.computed.goals import (
 )
 from app.computed.series import build_series
 from app.computed.sources import (
+    HeadFacts,
     carrying_reports,
     case_receipt_times,
     contact_receipts,
@@ -37,6 +38,7 @@ from app.computed.sources import (
     event_counts,
     indicator_points,
     load_reports,
+    snapshot_heads,
     snapshot_key_counts,
     snapshot_receipts,
 )
@@ -222,12 +224,15 @@ def goals_view(
 
 
 def receipts_by_deliverable(
-    session: Session, definition: CampaignDefinition, as_of: datetime | None
+    session: Session,
+    definition: CampaignDefinition,
+    heads: Mapping[tuple[str, str, str], HeadFacts],
+    as_of: datetime | None,
 ) -> dict[ReceiptKey, datetime]:
     """When each deliverable instance counts as received (SPEC 5): a table at its first
     accepted revision, weekly cases at the arrival of the required n-th case, contacts at
     their first version, reports at their first document of that kind."""
-    snapshots = snapshot_receipts(session, definition.id, as_of)
+    snapshots = snapshot_receipts(heads, as_of)
     contacts = contact_receipts(session, definition.id, as_of)
     documents = document_receipts(session, definition.id, as_of)
     cases = case_receipt_times(session, definition.id, as_of)
@@ -253,11 +258,14 @@ def receipts_by_deliverable(
 
 
 def completeness_by_deliverable(
-    session: Session, definition: CampaignDefinition, as_of: datetime | None
+    session: Session,
+    definition: CampaignDefinition,
+    heads: Mapping[tuple[str, str, str], HeadFacts],
+    as_of: datetime | None,
 ) -> dict[ReceiptKey, tuple[int, int]]:
     """(reported, expected) indicators of each table deliverable's snapshot: a T1 with 4 of
     its 18 indicators is received, but the province must see that it is incomplete."""
-    counts = snapshot_key_counts(session, definition.id, as_of)
+    counts = snapshot_key_counts(session, definition.id, heads, as_of)
     expected = {t.id: len(t.indicators) for t in definition.tables}
     return {
         (city, deliverable.id, period): (count, expected[table])
@@ -283,12 +291,13 @@ def compliance_view(
     deadlines = [
         d for d in campaign_deadlines(session, definition) if period is None or d.period == period
     ]
+    heads = snapshot_heads(session, definition.id)
     return judge_all(
         deadlines,
-        receipts_by_deliverable(session, definition, as_of),
+        receipts_by_deliverable(session, definition, heads, as_of),
         chosen_cities(definition, city),
         at,
-        completeness_by_deliverable(session, definition, as_of),
+        completeness_by_deliverable(session, definition, heads, as_of),
     )
 
 
