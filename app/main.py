@@ -71,8 +71,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # in one process and skip this.
         gc.freeze()
     yield
-    if app.state.read_engine is not app.state.engine:
-        app.state.read_engine.dispose()
+    # Pools this app opened itself are closed with it; an engine handed in is its caller's.
+    for opened in app.state.opened_engines:
+        opened.dispose()
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -96,9 +97,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or create_db_engine(
         settings.sqlalchemy_url, connections=connections, pool_wait_seconds=wait
     )
-    app.state.read_engine = create_read_engine(
+    read_engine = create_read_engine(
         app.state.engine, connections=connections, pool_wait_seconds=wait
     )
+    app.state.read_engine = read_engine
+    app.state.opened_engines = [] if engine is not None else [app.state.engine]
+    if read_engine is not app.state.engine:
+        app.state.opened_engines.append(read_engine)
     # Export jobs run after their request, in units of work of their own.
     app.state.job_sessions = lambda: session_scope(app.state.engine)
 

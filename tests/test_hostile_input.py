@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.core.observability import _RequestContextFilter
 from app.regions import router as regions_router
-from tests.records_helpers import NANJING, Auth, case_body, city_url
+from tests.records_helpers import NANJING, Auth, case_body, city_url, event_body
 
 CAMPAIGN = "/api/v1/campaigns/js-2024"
 
@@ -34,7 +34,7 @@ def test_revision_cursors_at_the_top_of_the_integer_range(
     case = client.post(city_url(NANJING, "cases"), json=case_body(), headers=nanjing).json()
     client.put(
         city_url(NANJING, "events", "NJ-2024-000123"),
-        json={k: v for k, v in _event().items() if k != "external_id"},
+        json={k: v for k, v in event_body().items() if k != "external_id"},
         headers=nanjing,
     ).raise_for_status()
     client.put(
@@ -49,12 +49,6 @@ def test_revision_cursors_at_the_top_of_the_integer_range(
     beyond = client.get(url, params={"after": 2**31, "limit": 100}, headers=nanjing)
     assert beyond.status_code == 422
     assert beyond.json()["errors"][0]["field"] == "query.after"
-
-
-def _event() -> dict[str, Any]:
-    from tests.records_helpers import event_body
-
-    return event_body()
 
 
 @pytest.mark.parametrize("value", ["0.5", "1700000000", "2024-02-23", "2024-02-23T17:30:00"])
@@ -159,10 +153,7 @@ def test_json_bodies_are_capped_before_parsing(client: TestClient, auth: Auth) -
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     # a 5,000-event batch is larger than that and has its own, higher bound
-    items = [
-        {k: v for k, v in _event().items()} | {"external_id": f"NJ-BIG-{n:05d}"}
-        for n in range(3000)
-    ]
+    items = [event_body(external_id=f"NJ-BIG-{n:05d}") for n in range(3000)]
     batch = client.post(
         city_url(NANJING, "events", "batch"), json={"items": items}, headers=nanjing
     )
