@@ -61,7 +61,7 @@ def test_an_unsupported_grant_is_refused(client: TestClient, new_client: NewClie
         "/api/v1/auth/token",
         data={"grant_type": "password", "client_id": client_id, "client_secret": secret},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400  # RFC 6749 5.2
     assert response.json()["error"] == "unsupported_grant_type"
 
 

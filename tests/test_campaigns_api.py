@@ -90,7 +90,7 @@ def test_override_of_a_one_off_deadline_and_bad_items(client: TestClient, auth: 
         json={"due": "2024-03-01T17:30:00+08:00", "reason": "x"},
         headers=admin,
     )
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404  # a path names a resource: an unknown one is not found
     assert unknown.json()["errors"][0]["field"] == "item"
     naive = client.put(
         "/api/v1/campaigns/js-2024/due-overrides/W04",

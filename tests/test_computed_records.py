@@ -184,7 +184,9 @@ def test_goals_postings_and_county_weeks(client: TestClient, records: dict[str, 
     )
     assert response.status_code == 200
     goals = response.json()
-    postings = goals["postings"]
+    postings = client.get(
+        CAMPAIGN + "/goals", headers=records, params={"at": "2024-02-20T12:00:00+08:00"}
+    ).json()["postings"]
     assert postings["target"] == 1_000_000 and postings["actual"] == 120_000
     # 120,000 gained over W02..W04 (the last three periods), 21 days: 40,000 a week
     assert postings["basis_period"] == "W04" and postings["weekly_rate"] == 40_000
@@ -207,6 +209,59 @@ def test_goals_postings_and_county_weeks(client: TestClient, records: dict[str, 
         if (s["county"], s["period"]) == ("320104", "W04")
     )
     assert shortfall["missing"] == 1
+
+
+def test_a_city_is_not_compared_with_the_province_target(client: TestClient, auth: Auth) -> None:
+    """Issue 12: `?city=` showed the province's target, pace and projection as if they were
+    the city's. A city gets its figure, weekly increases, share of the province and rank."""
+    admin = auth("admin")
+    filings = [
+        ("320100", "W02", 40_000),
+        ("320100", "W04", 100_000),  # W03 skipped: the W04 increase spans two weeks
+        ("320200", "W04", 150_000),
+        ("320300", "W03", 50_000),  # carried forward into W04
+        ("320400", "W04", 100_000),
+    ]
+    for city, period, postings in filings:
+        response = client.put(
+            CITY.format(city=city) + f"/tables/t1/periods/{period}",
+            headers=admin,
+            json={"values": {"postings_total": postings}},
+        )
+        assert response.status_code == 200, response.text
+    at = {"at": "2024-02-20T12:00:00+08:00"}
+    province = client.get(CAMPAIGN + "/goals", headers=admin, params=at).json()
+    assert province["postings"]["actual"] == 400_000 and province["city_postings"] is None
+
+    nanjing = auth("reporter", "320100")
+    answer = client.get(CAMPAIGN + "/goals", headers=nanjing, params=at | {"city": "320100"})
+    assert answer.status_code == 200
+    goals = answer.json()
+    assert goals["postings"] is None  # no target, pace or projection for one city
+    mine = goals["city_postings"]
+    assert mine["city"] == "320100" and mine["basis_period"] == "W04"
+    assert (mine["actual"], mine["reported_period"]) == (100_000, "W04")
+    assert mine["share_percent"] == 25.0
+    assert (mine["rank"], mine["ranked_cities"]) == (2, 4)  # shared with 320400
+    assert mine["increases"] == [
+        {"period": "W02", "cumulative": 40_000, "increase": 40_000, "since": None, "gap": True},
+        {"period": "W04", "cumulative": 100_000, "increase": 60_000, "since": "W02", "gap": True},
+    ]
+    deltas = client.get(
+        CAMPAIGN + "/deltas",
+        headers=nanjing,
+        params={"city": "320100", "table": "t1", "indicator": "postings_total"},
+    ).json()
+    assert [i["increase"] for i in mine["increases"]] == [d["delta"] for d in deltas["items"]]
+
+    carried = client.get(CAMPAIGN + "/goals", headers=admin, params=at | {"city": "320300"}).json()[
+        "city_postings"
+    ]
+    assert (carried["actual"], carried["reported_period"], carried["rank"]) == (50_000, "W03", 4)
+    silent = client.get(CAMPAIGN + "/goals", headers=admin, params=at | {"city": "320500"}).json()[
+        "city_postings"
+    ]
+    assert silent["actual"] is None and silent["rank"] is None and silent["increases"] == []
 
 
 def test_urgent_reports_do_not_count_as_weekly_cases(client: TestClient, auth: Auth) -> None:
@@ -374,6 +429,7 @@ def test_quality_cross_checks_and_open_warnings(
     checks = {c["period"]: c for c in body["fairs_vs_registry"]}
     assert checks["W04"] == {
         "city": "320100",
+        "city_name": "南京市",
         "period": "W04",
         "fairs_delta": 4,
         "covers": ["W04"],

@@ -92,6 +92,18 @@ def test_invalid_events_are_refused(
     assert client.get(f"{EVENTS}/NJ-BAD", headers=nanjing).status_code == 404
 
 
+def test_a_whole_number_written_with_a_fraction_is_a_count(
+    client: TestClient, nanjing: dict[str, str]
+) -> None:
+    """JSON Schema counts 86.0 as an integer, so the contract promised it; the service
+    refused it (found by fuzzing with positive-data acceptance). "86" stays refused."""
+    stored = client.put(f"{EVENTS}/NJ-FLOAT", json=event_body(employers=86.0), headers=nanjing)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["employers"] == 86
+    text = client.put(f"{EVENTS}/NJ-TEXT", json=event_body(employers="86"), headers=nanjing)
+    assert text.status_code == 422
+
+
 def test_reserved_and_malformed_ids(client: TestClient, nanjing: dict[str, str]) -> None:
     assert client.put(f"{EVENTS}/batch", json=event_body(), headers=nanjing).status_code == 422
     assert client.put(f"{EVENTS}/-bad", json=event_body(), headers=nanjing).status_code == 422

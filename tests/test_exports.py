@@ -58,13 +58,17 @@ def test_a_city_file_round_trips_exactly(
     assert "attachment" in exported.headers["content-disposition"]
     sheet = workbook(exported.content).active
     cells = {c.coordinate: c for row in sheet.iter_rows() for c in row}
-    assert cells["A1"].value == "春风行动专项活动开展情况统计表"
-    assert cells["A2"].value == "填报单位：南京市"
-    assert [cells[f"{col}5"].value for col in "ABCD"] == ["序号", 1, 2, 3]
-    assert cells["B6"].value == 12000 and cells["B6"].number_format == "0"
-    assert cells["S6"].value == pytest.approx(300.1234) and cells["S6"].number_format == "0.0000"
-    assert cells["E6"].value == 15 and cells["F6"].value is None  # F: not reported
-    assert "D3:F3" in {str(r) for r in sheet.merged_cells.ranges}  # 其中 over 3..5
+    assert cells["A1"].value == "附件1"
+    assert cells["A2"].value == "春风行动专项活动开展情况统计表"
+    assert cells["A3"].value == "填报单位：南京市"
+    assert cells["K3"].value == "填报日期：2024年2月2日"
+    assert [cells[f"{col}6"].value for col in "ABCD"] == ["序号", 1, 2, 3]
+    assert cells["B7"].value == 12000 and cells["B7"].number_format == "0"
+    # 万元 shown with 2 decimals, stored in full
+    assert cells["S7"].value == pytest.approx(300.1234) and cells["S7"].number_format == "0.00"
+    assert cells["E7"].value == 15 and cells["F7"].value is None  # F: not reported
+    assert (cells["T7"].value, cells["U7"].value) == ("本周报送", "7/18")
+    assert "D4:F4" in {str(r) for r in sheet.merged_cells.ranges}  # 其中 over 3..5
 
     reimported = client.post(
         CAMPAIGN + "/cities/320100/tables/t1/imports",
@@ -84,16 +88,20 @@ def test_the_province_file_has_every_city_and_a_total(
     book = workbook(exported.content)
     assert len(book.sheetnames) == 14 and book.sheetnames[1] == "南京市"
     province = book.worksheets[0]
-    labels = [province.cell(row, 1).value for row in range(6, 20)]
-    assert labels[0] == "南京市" and labels[1] == "无锡市" and labels[-1] == "合计"
+    labels = [province.cell(row, 1).value for row in range(7, 21)]
+    assert labels[0] == "全省合计" and labels[1] == "南京市" and labels[2] == "无锡市"
+    assert labels[-1] == "宿迁市"
     totals = client.get(
         CAMPAIGN + "/totals", params={"table": "t1", "period": "W02"}, headers=filed
     ).json()
     api_total = {i["indicator"]: i["total"] for i in totals["items"]}
-    assert province.cell(19, 3).value == api_total["fairs_total"] == 39
-    assert province.cell(19, 7).value == api_total["postings_total"] == 9100
-    assert province.cell(7, 3).value == 4  # Wuxi carried forward from W01
-    assert province.cell(8, 3).value is None  # Xuzhou never reported: empty, not 0
+    assert province.cell(7, 3).value == api_total["fairs_total"] == 39
+    assert province.cell(7, 7).value == api_total["postings_total"] == 9100
+    assert province["T7"].value == "含1/13市本周数据"
+    assert province.cell(9, 3).value == 4  # Wuxi carried forward from W01 …
+    assert province["T9"].value == "沿用1月26日数据"  # … and says so
+    assert province.cell(10, 2).value == "未报"  # Xuzhou never reported: 未报, not 0
+    assert province.cell(10, 3).value is None
 
 
 def test_the_province_file_is_not_for_reporters(client: TestClient, auth: Auth) -> None:
@@ -112,6 +120,7 @@ def test_csv_exports_have_a_bom_and_stable_columns(
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == [
         "city",
+        "city_name",
         "table",
         "indicator",
         "period",
@@ -122,7 +131,8 @@ def test_csv_exports_have_a_bom_and_stable_columns(
         "negative",
         "revision",
     ]
-    assert ["320100", "t1", "fairs_total", "W02", "35", "35", "", "True", "False", "1"] in rows
+    w02 = ["320100", "南京市", "t1", "fairs_total", "W02", "35", "35", "", "True", "False", "1"]
+    assert w02 in rows
     compliance = client.get(
         CAMPAIGN + "/exports/compliance.csv",
         headers=filed,
@@ -143,7 +153,7 @@ def test_csv_exports_have_a_bom_and_stable_columns(
     )
     assert (
         weeks.content.decode("utf-8-sig").splitlines()[0]
-        == "county,city,period,events,required,met,in_progress"
+        == "county,county_name,city,city_name,period,events,required,met,in_progress"
     )
     assert client.get(CAMPAIGN + "/exports/nothing.csv", headers=filed).status_code == 422
 

@@ -183,7 +183,7 @@ def test_another_citys_sheet_is_refused_naming_the_cells(client: TestClient, aut
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
     assert {e["code"] for e in errors} == {"wrong_city"}
-    assert any(e["cell"] == "A2" and "南京市" in e["message"] for e in errors)  # 填报单位
+    assert any(e["cell"] == "A3" and "南京市" in e["message"] for e in errors)  # 填报单位
     assert (
         client.get(
             SNAPSHOT.replace("320100", "320200").format(period="W02"), headers=wuxi

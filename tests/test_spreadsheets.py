@@ -13,6 +13,7 @@ from app.reporting import spreadsheets
 from app.reporting.spreadsheets import (
     SheetSpec,
     SpreadsheetError,
+    ValueRow,
     build_table_workbook,
     build_template,
     parse_csv,
@@ -80,59 +81,129 @@ def test_template_has_the_official_layout() -> None:
     sheet = load(build_template(T1, CAMPAIGN)).worksheets[0]
 
     assert sheet.title == "附件1"
-    assert sheet["A1"].value == "春风行动专项活动开展情况统计表"
-    assert sheet["A2"].value == "填报单位："
-    assert str(sheet["J2"].value).startswith("填报日期：")
-    assert sheet["A3"].value == "项目"
-    assert sheet["B3"].value == "发放宣传资料（份）"
-    assert sheet["C3"].value == "举办各类招聘活动（场次）"
-    assert sheet["D3"].value == "其中："
-    assert sheet["D4"].value == "线上招聘（场次）"
-    assert sheet["J4"].value == "劳务品牌专场招聘岗位（个）"
-    assert sheet["R3"].value == "用于开展各类招聘活动使用资金数量（万元）"
-    assert [cell.value for cell in sheet[5]] == ["序号", *range(1, 19)]
-    assert sheet["A6"].value == "数值"
-    assert all(cell.value is None for cell in sheet[6][1:])
-    assert str(sheet["A7"].value).startswith("备注：1、统计数据为累计数")
-    assert "用于稳就业的资金" in str(sheet["A7"].value)
+    assert sheet["A1"].value == "附件1"
+    assert sheet["A2"].value == "春风行动专项活动开展情况统计表"
+    assert sheet["A3"].value == "填报单位："
+    assert str(sheet["J3"].value).startswith("填报日期：")
+    assert sheet["A4"].value == "项目"
+    assert sheet["B4"].value == "发放宣传资料\n（份）"
+    assert sheet["C4"].value == "举办各类招聘活动\n（场次）"
+    assert sheet["D4"].value == "其中："
+    assert sheet["D5"].value == "线上招聘\n（场次）"
+    assert sheet["J5"].value == "劳务品牌专场招聘岗位\n（个）"
+    assert sheet["R4"].value == "用于开展各类招聘活动使用资金数量\n（万元）"
+    assert [cell.value for cell in sheet[6]] == ["序号", *range(1, 19)]
+    assert sheet["A7"].value == "数值"
+    assert all(cell.value is None for cell in sheet[7][1:])
+    assert sheet["A8"].value == (
+        "备注：1、统计数据为累计数，时间节点为1月25日起至报送日，由各设区市统一扎口报送；\n"
+        "2、用于稳就业的资金均可计入发放就业补贴金额，不限于就业补助资金支出。"
+    )
     merged = {str(cell_range) for cell_range in sheet.merged_cells.ranges}
-    assert {"A1:S1", "A3:A4", "B3:B4", "C3:C4", "D3:F3", "H3:J3", "S3:S4", "A7:S7"} <= merged
-    assert "D3:D4" not in merged
+    assert {"A2:S2", "A4:A5", "B4:B5", "C4:C5", "D4:F4", "H4:J4", "S4:S5", "A8:S8"} <= merged
+    assert "D4:D5" not in merged
+    assert sheet.max_column == 19  # a blank template has no 数据情况/填报指标 columns
+
+
+def test_a_table_without_its_own_note_gets_a_generated_one() -> None:
+    table = T1.model_copy(update={"note_zh": None})
+    sheet = load(build_template(table, CAMPAIGN)).worksheets[0]
+
+    assert str(sheet["A8"].value).startswith(f"备注：1、统计数据为累计数，自{CAMPAIGN}开始")
+    assert "用于稳就业的资金" in str(sheet["A8"].value)
+
+
+def test_template_prints_on_a4_landscape() -> None:
+    sheet = load(build_template(T1, CAMPAIGN)).worksheets[0]
+
+    assert sheet.page_setup.orientation == "landscape"
+    assert str(sheet.page_setup.paperSize) == "9"  # A4
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    fit = sheet.sheet_properties.pageSetUpPr
+    assert fit is not None and fit.fitToPage
+    assert sheet.print_title_rows == "$4:$6"  # the header repeats on every page
 
 
 def test_template_number_formats_and_borders() -> None:
     sheet = load(build_template(T1, CAMPAIGN)).worksheets[0]
 
-    assert sheet["B6"].number_format == "0"
-    assert sheet["R6"].number_format == "0.0000"
-    assert sheet["S6"].number_format == "0.0000"
-    assert sheet["E4"].border.left.style == "thin"
-    assert sheet["B3"].alignment.wrap_text
+    assert sheet["B7"].number_format == "0"
+    assert sheet["R7"].number_format == "0.00"  # 万元, printed with 2 decimals
+    assert sheet["S7"].number_format == "0.00"
+    assert sheet["E5"].border.left.style == "thin"
+    assert sheet["B4"].alignment.wrap_text
 
 
 def test_lone_part_column_sits_under_its_own_heading() -> None:
     sheet = load(build_template(T2, CAMPAIGN)).worksheets[0]
 
-    assert sheet["B3"].value == "举办东西部劳务协作专场招聘（场次）"
-    assert sheet["C3"].value == "其中："
-    assert sheet["C4"].value == "面向陕西、青海（场次）"
-    assert [cell.value for cell in sheet[5]] == ["序号", *range(1, 21)]
+    assert sheet["B4"].value == "举办东西部劳务协作专场招聘\n（场次）"
+    assert sheet["C4"].value == "其中："
+    assert sheet["C5"].value == "面向陕西、青海\n（场次）"
+    assert [cell.value for cell in sheet[6]] == ["序号", *range(1, 21)]
+
+
+def test_grouped_columns_sit_under_their_group_heading() -> None:
+    sheet = load(build_template(T2, CAMPAIGN)).worksheets[0]
+
+    assert sheet["N4"].value == "“点对点”服务保障"
+    assert [sheet.cell(5, column).value for column in (14, 19)] == [
+        "“点对点”包车\n（车次）",
+        "包机运输人数\n（人）",
+    ]
+    merged = {str(cell_range) for cell_range in sheet.merged_cells.ranges}
+    assert "N4:S4" in merged and "T4:T5" in merged
+    assert sheet["A8"].value == (
+        "备注：统计数据为累计数，时间节点为1月25日起至报送日，由各设区市统一扎口报送。"
+    )
 
 
 def test_values_are_numbers_and_not_reported_cells_are_empty() -> None:
-    spec = SheetSpec("南京", T1, CAMPAIGN, "南京市", "2024-02-02", T1_VALUES)
+    spec = SheetSpec("南京", T1, CAMPAIGN, "南京市", "2024年2月2日", T1_VALUES)
 
     sheet = load(build_table_workbook([spec])).worksheets[0]
 
-    assert sheet["A2"].value == "填报单位：南京市"
-    assert sheet["J2"].value == "填报日期：2024-02-02"
-    assert sheet["A6"].value == "南京市"
-    assert sheet["C6"].value == 10
-    assert isinstance(sheet["C6"].value, int)
-    assert sheet["R6"].value == pytest.approx(1234.5678)
-    assert sheet["E6"].value == 6
-    assert sheet["F6"].value is None
-    assert sheet["H6"].value == 0
+    assert sheet["A3"].value == "填报单位：南京市"
+    assert sheet["J3"].value == "填报日期：2024年2月2日"
+    assert sheet["A7"].value == "南京市"
+    assert sheet["C7"].value == 10
+    assert isinstance(sheet["C7"].value, int)
+    assert sheet["R7"].value == pytest.approx(1234.5678)
+    assert sheet["E7"].value == 6
+    assert sheet["F7"].value is None
+    assert sheet["H7"].value == 0
+
+
+def test_status_columns_comments_and_placeholders_do_not_change_what_is_read() -> None:
+    row = ValueRow(
+        "南京市",
+        T1_VALUES,
+        status="沿用2月9日数据",
+        completeness="9/18",
+        comments={"fairs_total": "沿用W03（2月9日）报送数据"},
+    )
+    data = build_table_workbook([SheetSpec("南京", T1, CAMPAIGN, "南京市", rows=[row])])
+    sheet = load(data).worksheets[0]
+
+    assert (sheet["T4"].value, sheet["U4"].value) == ("数据情况", "填报指标\n（已填/应填）")
+    assert (sheet["T7"].value, sheet["U7"].value) == ("沿用2月9日数据", "9/18")
+    assert sheet["T6"].value is None  # no 序号: not a column of the table
+    assert sheet["C7"].comment is not None and "W03" in sheet["C7"].comment.text
+    assert normalize_values(T1, parse_xlsx(data, T1).raw)[0] == T1_VALUES
+
+    empty = ValueRow("徐州市", {}, status="未报", completeness="0/18", placeholder="未报")
+    sheet = load(build_table_workbook([SheetSpec("x", T1, CAMPAIGN, rows=[empty])])).worksheets[0]
+    assert sheet["B7"].value == "未报"
+    assert "B7:S7" in {str(cell_range) for cell_range in sheet.merged_cells.ranges}
+
+
+def test_the_weekly_increase_variant_is_never_read_as_cumulative() -> None:
+    spec = SheetSpec("南京", T1, CAMPAIGN, "南京市", values=T1_VALUES, weekly_increase=True)
+    data = build_table_workbook([spec])
+
+    assert load(data).worksheets[0]["A2"].value == "春风行动专项活动开展情况统计表（本周新增）"
+    error = parse_error(data)
+    assert error.cell == "A2" and "本周新增" in error.message
 
 
 def test_unknown_value_keys_are_a_programming_error() -> None:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.auth.grant import grant_client_credentials
 from app.core.deps import ReadSessionDep, SettingsDep
-from app.core.errors import InvalidClient, InvalidInput
+from app.core.errors import BadRequest, InvalidClient
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
@@ -62,7 +62,9 @@ async def issue_token(
     response: Response,
     session: ReadSessionDep,
     settings: SettingsDep,
-    grant_type: Annotated[str, Form(examples=["client_credentials"])],
+    # Documented as the one value, checked here: RFC 6749 answers other grants with 400
+    # unsupported_grant_type, not with a validation error.
+    grant_type: Annotated[str, Form(json_schema_extra={"enum": ["client_credentials"]})],
     client_id: Annotated[
         str | None, Form(max_length=64, examples=["reporter-320100-1a2b3c4d"])
     ] = None,
@@ -70,7 +72,7 @@ async def issue_token(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> TokenResponse:
     if grant_type != "client_credentials":
-        raise InvalidInput(
+        raise BadRequest(
             "only the client_credentials grant is supported",
             extra={"error": "unsupported_grant_type"},
         )

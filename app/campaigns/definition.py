@@ -62,12 +62,24 @@ class Indicator(Strict):
         return self
 
 
+class ColumnGroup(Strict):
+    """A printed header over several columns, e.g. 附件2's “点对点”服务保障 over 13–18."""
+
+    label_zh: str
+    first: int = Field(ge=1, description="序号 of the first column under the header")
+    last: int = Field(ge=1, description="序号 of the last column under the header")
+
+
 class Table(Strict):
     id: str = Field(pattern=KEY_PATTERN)
     attachment: str
     title_zh: str
     title_en: str
     indicators: list[Indicator] = Field(min_length=1)
+    note_zh: str | None = Field(
+        default=None, description="备注 printed under the table, verbatim (without “备注：”)"
+    )
+    column_groups: list[ColumnGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Table":
@@ -84,7 +96,29 @@ class Table(Strict):
                 )
             if indicator.parent == indicator.key:
                 raise ValueError(f"table {self.id}: {indicator.key} cannot be its own parent")
+        self._check_groups()
         return self
+
+    def _check_groups(self) -> None:
+        taken: set[int] = set()
+        for group in self.column_groups:
+            columns = set(range(group.first, group.last + 1))
+            if not columns or group.last > len(self.indicators):
+                raise ValueError(
+                    f"table {self.id}: column group {group.label_zh!r} must span 序号 "
+                    f"first..last within 1..{len(self.indicators)}"
+                )
+            if columns & taken:
+                raise ValueError(f"table {self.id}: column group {group.label_zh!r} overlaps")
+            taken |= columns
+            # Both sit in the header's upper row, so a group cannot hold a 其中 column.
+            if any(self.indicators[seq - 1].parent for seq in columns):
+                raise ValueError(
+                    f"table {self.id}: column group {group.label_zh!r} holds a 其中 column"
+                )
+
+    def column_group(self, indicator: Indicator) -> ColumnGroup | None:
+        return next((g for g in self.column_groups if g.first <= indicator.seq <= g.last), None)
 
     def indicator(self, key: str) -> Indicator | None:
         return next((i for i in self.indicators if i.key == key), None)
@@ -94,6 +128,7 @@ class Operator(StrEnum):
     eq = "eq"
     le = "le"
     ge = "ge"
+    implies = "implies"  # sum(left) > 0 requires sum(right) > 0
 
 
 class Severity(StrEnum):
@@ -112,6 +147,37 @@ class Rule(Strict):
     severity: Severity
     message_zh: str
     message_en: str
+
+
+class Term(Strict):
+    """`factor` × one indicator of one table, a term of a cross-table rule's side."""
+
+    table: str
+    key: str
+    factor: int = Field(default=1, ge=1)
+
+
+class CrossRule(Strict):
+    """sum(left) <operator> sum(right) over indicators of the tables of one city and period.
+
+    Always a warning: the tables come from different offices, so one cannot refuse the other.
+    An id may repeat for variants of one check (x_trips: bus, train, flight).
+    """
+
+    id: str
+    left: list[Term] = Field(min_length=1)
+    operator: Operator
+    right: list[Term] = Field(min_length=1)
+    message_zh: str
+    message_en: str
+
+    @property
+    def terms(self) -> list[Term]:
+        return self.left + self.right
+
+    @property
+    def tables(self) -> set[str]:
+        return {term.table for term in self.terms}
 
 
 class PostingsGoal(Strict):
@@ -183,6 +249,10 @@ class CampaignDefinition(Strict):
     reporting_units: list[str] = Field(min_length=1)
     tables: list[Table] = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
+    cross_rules: list[CrossRule] = Field(
+        default_factory=list,
+        description="Plausibility warnings across the tables of one city and period",
+    )
     goals: Goals
     deliverables: list[Deliverable]
 
@@ -219,6 +289,7 @@ class CampaignDefinition(Strict):
             unknown = [k for k in rule.left + rule.right if table.indicator(k) is None]
             if unknown:
                 raise ValueError(f"rule {rule.id}: unknown indicators {unknown}")
+        self._check_cross_rules(tables)
         goal = self.goals.postings
         if goal.table not in tables or tables[goal.table].indicator(goal.indicator) is None:
             raise ValueError(f"goals.postings: unknown indicator {goal.table}.{goal.indicator}")
@@ -231,6 +302,20 @@ class CampaignDefinition(Strict):
             if other is None or other.due is None:
                 raise ValueError("periods.last_period_due_with must name a one-off deliverable")
         return self
+
+    def _check_cross_rules(self, tables: dict[str, Table]) -> None:
+        # /quality tells stored warnings of the table rules from cross ones by id.
+        clashing = {r.id for r in self.rules} & {r.id for r in self.cross_rules}
+        if clashing:
+            raise ValueError(f"cross_rules: ids {sorted(clashing)} are table rule ids too")
+        for rule in self.cross_rules:
+            unknown = [
+                f"{term.table}.{term.key}"
+                for term in rule.terms
+                if term.table not in tables or tables[term.table].indicator(term.key) is None
+            ]
+            if unknown:
+                raise ValueError(f"cross rule {rule.id}: unknown indicators {unknown}")
 
     @property
     def zone(self) -> ZoneInfo:

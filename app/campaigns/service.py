@@ -142,7 +142,7 @@ def set_due_override(
 ) -> DueOverride:
     items = overridable_items(definition)
     if item not in items:
-        raise InvalidInput(
+        raise NotFound(
             f"{item!r} is neither a period nor a one-off deliverable of {definition.id}",
             errors=[FieldError("item", "unknown_item", f"expected one of {', '.join(items)}")],
         )

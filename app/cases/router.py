@@ -14,6 +14,7 @@ from app.cases.schemas import CaseIn, CaseOut, CasePatch
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
+from app.idempotency.header import IdempotencyKey
 from app.records.idempotent import create_once
 from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
@@ -25,7 +26,6 @@ router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["
 
 CASES = "/{campaign}/cities/{city}/cases"
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's id")]
-IdempotencyKey = Annotated[str | None, Header(max_length=255)]
 
 
 @router.post(

@@ -34,13 +34,21 @@ class CaseIn(BaseModel):
     received_at: ReceivedAt = None
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """Every field may be left out, but only `county` (and `received_at`, meaning "now") may
+    be null: the document says so rather than a 422 finding it out."""
+    schema["examples"] = [{"urgent": True, "title": "溧水区突发用工纠纷处置"}]
+    for name, field in schema["properties"].items():
+        if name not in ("county", "received_at") and "anyOf" in field:
+            (kept,) = [s for s in field.pop("anyOf") if s.get("type") != "null"]
+            field.update(kept)
+            field.pop("default", None)
+
+
 class CasePatch(BaseModel):
     """Only the fields sent change; `county: null` removes the county."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"urgent": True, "title": "溧水区突发用工纠纷处置"}]},
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
 
     period: PeriodId | None = None
     title: Title | None = None

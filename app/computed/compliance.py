@@ -4,7 +4,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from app.campaigns.calendar import Deadline
 
@@ -18,6 +18,7 @@ class Judgement(TypedDict):
     dicts are the cheapest to write as JSON."""
 
     city: str
+    city_name: NotRequired[str | None]  # added by app.computed.names for answers
     deliverable: str
     period: str | None
     due: datetime

@@ -1,7 +1,7 @@
 """Weekly deltas (SPEC 4): cumulative(k) − cumulative(previous reported period)."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.computed.series import Series
@@ -10,6 +10,7 @@ from app.computed.series import Series
 @dataclass(slots=True)  # not frozen: five times cheaper to build, ~150,000 per answer
 class Delta:
     city: str
+    city_name: str | None = field(default=None, kw_only=True)  # see app.computed.names
     table: str
     indicator: str
     period: str

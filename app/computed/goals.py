@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from app.campaigns.calendar import Period
 from app.campaigns.definition import CountyEventsGoal
@@ -141,6 +141,40 @@ def _decimal(value: Fraction) -> Decimal:
     )
 
 
+@dataclass(frozen=True)
+class CityPostings:
+    """One city's postings without a target (the notice sets none per city, SPEC 5): its
+    figure at the province's basis period, its place among the cities and its share."""
+
+    city: str
+    basis_period: str | None  # the province's basis period
+    actual: Decimal | None  # the city's latest figure up to the basis period; None: never
+    reported_period: str | None  # where `actual` comes from; before the basis: carried forward
+    share_percent: Decimal | None  # of the province's carried-forward total at the basis
+    rank: int | None  # 1 = most postings; cities with equal figures share a rank
+    ranked_cities: int  # cities with a figure, the ones ranked
+
+
+def city_postings(
+    latest: Mapping[str, tuple[str, Decimal]],
+    city: str,
+    basis_period: str | None,
+    province_total: Decimal,
+) -> CityPostings:
+    """`latest`: each city's (period, value) latest up to the basis period."""
+    ranked = len(latest)
+    if city not in latest:
+        return CityPostings(city, basis_period, None, None, None, None, ranked)
+    period, value = latest[city]
+    rank = 1 + sum(1 for _, other in latest.values() if other > value)
+    share = (
+        (value * 100 / province_total).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        if province_total
+        else None
+    )
+    return CityPostings(city, basis_period, value, period, share, rank, ranked)
+
+
 def required_events(goal: CountyEventsGoal, days: int) -> int:
     """Partial weeks need ⌈per_week × days / 7⌉ (SPEC 5, decision)."""
     if goal.partial_weeks == "full" or days >= 7:
@@ -153,7 +187,9 @@ class CountyWeek(TypedDict):
     the cheapest Python object to build and to write as JSON."""
 
     county: str
+    county_name: NotRequired[str | None]  # added by app.computed.names for answers
     city: str
+    city_name: NotRequired[str | None]
     period: str
     events: int
     required: int

@@ -15,7 +15,9 @@ from app.computed.compliance import summarize
 from app.computed.encoding import encode
 from app.computed.goals import shortfall
 from app.computed.memo import cached_view
+from app.computed.names import named
 from app.computed.schemas import (
+    CityPostingsOut,
     ComplianceOut,
     CoverageOut,
     DeltasOut,
@@ -23,6 +25,7 @@ from app.computed.schemas import (
     GoalsOut,
     OpenWarningOut,
     PostingsGoalOut,
+    PostingsIncreaseOut,
     QualityOut,
     TotalsOut,
 )
@@ -75,6 +78,7 @@ def get_deltas(
         deltas = views.deltas_view(
             session, scope, table=table, city=city, indicator=indicator, as_of=as_of
         )
+        named(session, deltas)
         # DeltaOut's fields, one for one.
         return encode(
             {"campaign": definition.id, "as_of": as_of, "count": len(deltas), "items": deltas}
@@ -112,8 +116,14 @@ def get_totals(
                 scope.periods, (as_of or now).astimezone(definition.zone).date()
             ).id
         )
+        totals = views.totals_view(session, scope, table=table, period=chosen, as_of=as_of)
+        names = named(
+            session,
+            (value for _, total in totals for value in total.cities),
+            also=definition.reporting_units,
+        )
         items = []
-        for t, total in views.totals_view(session, scope, table=table, period=chosen, as_of=as_of):
+        for t, total in totals:
             indicator = _indicator(t, total.indicator)
             # IndicatorTotalOut's fields; each city value has CityValueOut's.
             items.append(
@@ -126,7 +136,9 @@ def get_totals(
                     "total": total.total,
                     "cities": total.cities,
                     "stale": total.stale,
+                    "stale_names": names.each(total.stale),
                     "missing": total.missing,
+                    "missing_names": names.each(total.missing),
                 }
             )
         return encode({"campaign": definition.id, "period": chosen, "as_of": as_of, "items": items})
@@ -159,7 +171,9 @@ At = Annotated[
     description="Postings: actual province total, the linear pace expected by `at`, on track or "
     "not, and a projection at the latest weekly rate. County events: every county × every "
     "period started by `at`, events counted from the registry by start date, against the "
-    "requirement (partial weeks ⌈per_week × days / 7⌉)." + ETAG_NOTE,
+    "requirement (partial weeks ⌈per_week × days / 7⌉). With `city`: that city's "
+    "counties, and instead of the province's progress (the notice sets no per-city target) "
+    "the city's figure, weekly increases, share of the province and rank." + ETAG_NOTE,
     response_model=GoalsOut,
     responses=ERRORS,
 )
@@ -181,8 +195,11 @@ def get_goals(
         result = views.goals_view(
             session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
+        names = named(session, result.weeks, also=definition.reporting_units)
+        city_postings = _city_postings(result)
+        names.attach([city_postings] if city_postings else [])
         p = result.postings
-        postings = PostingsGoalOut(
+        province = PostingsGoalOut(
             target=p.target,
             actual=json_number(p.actual),
             percent=float(p.percent),
@@ -198,8 +215,11 @@ def get_goals(
             else CoverageOut(
                 cities=p.coverage.cities,
                 reporting=list(p.coverage.reporting),
+                reporting_names=names.each(p.coverage.reporting),
                 stale=list(p.coverage.stale),
+                stale_names=names.each(p.coverage.stale),
                 missing=list(p.coverage.missing),
+                missing_names=names.each(p.coverage.missing),
                 complete=p.coverage.complete,
                 caveat=p.coverage.caveat(),
             ),
@@ -210,7 +230,8 @@ def get_goals(
                 "campaign": definition.id,
                 "at": judged_at,
                 "as_of": as_of,
-                "postings": postings.model_dump(mode="json"),
+                "postings": None if city else province.model_dump(mode="json"),
+                "city_postings": city_postings,
                 # CountyEventsGoalOut; each matrix cell has CountyWeekOut's fields.
                 "county_events": {
                     "per_week": definition.goals.county_events.per_week,
@@ -227,6 +248,31 @@ def get_goals(
     return cached_view(
         request, session, definition.id, compute, extra="" if at else _day_bucket(judged_at)
     )
+
+
+def _city_postings(result: views.GoalsResult) -> dict[str, object] | None:
+    c = result.city
+    if c is None:
+        return None
+    return CityPostingsOut(
+        city=c.city,
+        basis_period=c.basis_period,
+        actual=None if c.actual is None else json_number(c.actual),
+        reported_period=c.reported_period,
+        share_percent=None if c.share_percent is None else float(c.share_percent),
+        rank=c.rank,
+        ranked_cities=c.ranked_cities,
+        increases=[
+            PostingsIncreaseOut(
+                period=d.period,
+                cumulative=json_number(d.cumulative),
+                increase=json_number(d.delta),
+                since=d.previous_period,
+                gap=d.gap,
+            )
+            for d in result.city_increases
+        ],
+    ).model_dump(mode="json")
 
 
 @router.get(
@@ -257,6 +303,7 @@ def get_compliance(
         judgements = views.compliance_view(
             session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
+        names = named(session, judgements)
         # ComplianceOut; each item has JudgementOut's fields.
         return encode(
             {
@@ -264,7 +311,10 @@ def get_compliance(
                 "at": judged_at,
                 "as_of": as_of,
                 "items": judgements,
-                "by_city": summarize(judgements, "city"),
+                "by_city": {
+                    code: counts | {"city_name": names(code)}
+                    for code, counts in summarize(judgements, "city").items()
+                },
                 "by_deliverable": summarize(judgements, "deliverable"),
             }
         )
@@ -279,7 +329,10 @@ def get_compliance(
     summary="Cross-checks: T1 recruitment events against the registry, open warnings",
     description="Per city and period, the T1 `fairs_total` delta next to the events registered "
     "for that city in that period; and every warning (sum rules, decreases) on a current "
-    "revision, linked to the revision history behind it." + ETAG_NOTE,
+    "revision, linked to the revision history behind it. Cross-table warnings (`x_…`, T1 "
+    "against T2 of the same city and period) are evaluated on the current values, so a "
+    "correction of either table closes them; each is listed on the later received table."
+    + ETAG_NOTE,
     response_model=QualityOut,
     responses=ERRORS,
 )
@@ -322,6 +375,7 @@ def get_quality(
                     revision=w.revision,
                     rule=w.warning["rule"],
                     keys=w.warning["keys"],
+                    values=w.warning["values"],
                     message_zh=w.warning["message_zh"],
                     message_en=w.warning["message_en"],
                     revisions_url=f"/api/v1/campaigns/{definition.id}/cities/{w.city}/tables/"
@@ -330,6 +384,7 @@ def get_quality(
                 for w in warnings
             ],
         )
+        named(session, document.fairs_vs_registry, document.open_warnings)
         return document.model_dump_json().encode()
 
     return cached_view(request, session, definition.id, compute)

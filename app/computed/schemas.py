@@ -1,15 +1,28 @@
 """What the computed endpoints answer."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 Number = int | float
+CityName = Annotated[
+    str | None,
+    Field(description="The city's official name (regions table)", examples=["南京市"]),
+]
+CountyName = Annotated[
+    str | None,
+    Field(description="The county's official name (regions table)", examples=["玄武区"]),
+]
+Names = Annotated[
+    list[str | None],
+    Field(description="The names of the codes of the list before it, in the same order"),
+]
 
 
 class DeltaOut(BaseModel):
     city: str
+    city_name: CityName = None
     table: str
     indicator: str
     period: str
@@ -32,6 +45,7 @@ class DeltasOut(BaseModel):
 
 class CityValueOut(BaseModel):
     city: str
+    city_name: CityName = None
     value: Number
     period: str = Field(description="The period this value was reported for")
     revision: int
@@ -47,7 +61,9 @@ class IndicatorTotalOut(BaseModel):
     total: Number | None = Field(description="None when no city has reported this indicator")
     cities: list[CityValueOut]
     stale: list[str]
+    stale_names: Names = []
     missing: list[str] = Field(description="Cities that never reported it by this period")
+    missing_names: Names = []
 
 
 class TotalsOut(BaseModel):
@@ -62,8 +78,11 @@ class CoverageOut(BaseModel):
 
     cities: int = Field(description="Reporting cities of the campaign")
     reporting: list[str] = Field(description="Cities with figures for the basis period")
+    reporting_names: Names = []
     stale: list[str] = Field(description="Cities whose figures are carried from earlier")
+    stale_names: Names = []
     missing: list[str] = Field(description="Cities that never reported")
+    missing_names: Names = []
     complete: bool
     caveat: str | None = Field(description="Said (zh, en) when the picture is partial")
 
@@ -89,9 +108,40 @@ class PostingsGoalOut(BaseModel):
     )
 
 
+class PostingsIncreaseOut(BaseModel):
+    period: str
+    cumulative: Number
+    increase: Number = Field(description="cumulative − cumulative of `since` (as in /deltas)")
+    since: str | None = Field(description="The previous period the city reported")
+    gap: bool = Field(description="The increase spans more than one period")
+
+
+class CityPostingsOut(BaseModel):
+    city: str
+    city_name: CityName = None
+    basis_period: str | None = Field(description="The province's latest reported period")
+    actual: Number | None = Field(
+        description="The city's latest figure up to the basis period (null: never reported)"
+    )
+    reported_period: str | None = Field(
+        description="The period `actual` was reported for; before `basis_period` means "
+        "carried forward"
+    )
+    share_percent: float | None = Field(
+        description="Percent of the province's carried-forward total at the basis period"
+    )
+    rank: int | None = Field(description="1 = most postings; equal figures share a rank")
+    ranked_cities: int = Field(description="Cities with a figure (the ones ranked)")
+    increases: list[PostingsIncreaseOut] = Field(
+        description="Each reported period's increase up to the basis period"
+    )
+
+
 class CountyWeekOut(BaseModel):
     county: str
+    county_name: CountyName = None
     city: str
+    city_name: CityName = None
     period: str
     events: int
     required: int
@@ -122,12 +172,19 @@ class GoalsOut(BaseModel):
     campaign: str
     at: datetime
     as_of: datetime | None
-    postings: PostingsGoalOut
+    postings: PostingsGoalOut | None = Field(
+        description="Province-wide progress against the target; null with `city` (the notice "
+        "sets no per-city target: see `city_postings`)"
+    )
+    city_postings: CityPostingsOut | None = Field(
+        default=None, description="With `city`: that city's figure, share and rank"
+    )
     county_events: CountyEventsGoalOut
 
 
 class JudgementOut(BaseModel):
     city: str
+    city_name: CityName = None
     deliverable: str = Field(examples=["t1"])
     period: str | None
     due: datetime
@@ -147,17 +204,22 @@ class StatusCounts(BaseModel):
     not_due: int
 
 
+class CityStatusCountsOut(StatusCounts):
+    city_name: CityName = None
+
+
 class ComplianceOut(BaseModel):
     campaign: str
     at: datetime
     as_of: datetime | None
     items: list[JudgementOut]
-    by_city: dict[str, StatusCounts]
+    by_city: dict[str, CityStatusCountsOut] = Field(description="Keyed by city code")
     by_deliverable: dict[str, StatusCounts]
 
 
 class FairsCheckOut(BaseModel):
     city: str
+    city_name: CityName = None
     period: str
     fairs_delta: Number | None = Field(description="T1 fairs_total delta for the period")
     covers: list[str] = Field(
@@ -171,11 +233,18 @@ class FairsCheckOut(BaseModel):
 
 class OpenWarningOut(BaseModel):
     city: str
+    city_name: CityName = None
     table: str
     period: str
     revision: int
     rule: str
-    keys: list[str]
+    keys: list[str] = Field(
+        description="The indicators involved; `<table>.<key>` for a cross-table rule (x_…)"
+    )
+    values: dict[str, str | None] = Field(
+        description="Their values as exact decimal text, by the names in `keys` (a decrease "
+        "also gives `previous.<key>`)"
+    )
     message_zh: str
     message_en: str
     revisions_url: str

@@ -1,7 +1,7 @@
 """Province totals (SPEC 4): each city's latest cumulative at or before the period, summed."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.computed.series import Report
@@ -10,6 +10,7 @@ from app.computed.series import Report
 @dataclass(slots=True)  # not frozen: five times cheaper to build, thousands per answer
 class CityValue:
     city: str
+    city_name: str | None = field(default=None, kw_only=True)  # see app.computed.names
     value: Decimal
     period: str  # where the value comes from
     revision: int

@@ -15,8 +15,10 @@ from app.campaigns.service import campaign_deadlines, campaign_periods, get_peri
 from app.computed.compliance import Judgement, ReceiptKey, judge_all, nth_receipt
 from app.computed.deltas import Delta, compute_deltas
 from app.computed.goals import (
+    CityPostings,
     CountyWeek,
     PostingsProgress,
+    city_postings,
     county_weeks,
     coverage_of,
     judged,
@@ -26,7 +28,7 @@ from app.computed.goals import (
     shortfalls,
     started_periods,
 )
-from app.computed.series import build_series
+from app.computed.series import Report, build_series
 from app.computed.sources import (
     HeadFacts,
     carrying_reports,
@@ -50,6 +52,8 @@ from app.computed.totals import (
 )
 from app.core.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionLevel
+from app.reporting.cross_checks import cross_table_warnings
+from app.reporting.snapshots import violation_document
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ class GoalsResult:
     judged: int  # county-weeks of ended weeks
     shortfalls: list[CountyWeek]
     share_met: Decimal
+    city: CityPostings | None = None  # with `?city=`: that city's postings, no target
+    city_increases: Sequence[Delta] = ()  # its reported periods' increases, as in /deltas
 
 
 def county_list(session: Session, definition: CampaignDefinition) -> list[tuple[str, str]]:
@@ -161,18 +167,24 @@ def county_list(session: Session, definition: CampaignDefinition) -> list[tuple[
 
 
 def _latest_reports(
-    points: Sequence[IndicatorPoint], basis_period: str | None, order: Mapping[str, int]
-) -> dict[str, str]:
-    """Each city's latest reported period up to the basis period."""
+    points: Sequence[IndicatorPoint],
+    basis_period: str | None,
+    order: Mapping[str, int],
+    cities: Sequence[str],
+) -> dict[str, tuple[str, Decimal]]:
+    """Each reporting city's latest reported (period, value) up to the basis period."""
     if basis_period is None:
         return {}
-    latest: dict[str, str] = {}
+    counted = set(cities)
+    latest: dict[str, tuple[str, Decimal]] = {}
     for point in points:
         rank = order[point.period]
-        if rank <= order[basis_period] and (
-            point.city not in latest or rank > order[latest[point.city]]
+        if (
+            point.city in counted
+            and rank <= order[basis_period]
+            and (point.city not in latest or rank > order[latest[point.city][0]])
         ):
-            latest[point.city] = point.period
+            latest[point.city] = (point.period, point.value)
     return latest
 
 
@@ -194,10 +206,11 @@ def goals_view(
     totals = province_series(points, definition.reporting_units, scope.order)
     reported = {point.period for point in points}
     postings = postings_progress(totals, reported, scope.periods, goal.postings.target, at_day)
+    latest = _latest_reports(points, postings.basis_period, scope.order, definition.reporting_units)
     postings = replace(
         postings,
         coverage=coverage_of(
-            _latest_reports(points, postings.basis_period, scope.order),
+            {c: period for c, (period, _) in latest.items()},
             definition.reporting_units,
             postings.basis_period,
         ),
@@ -220,7 +233,27 @@ def goals_view(
     weeks = county_weeks(counts, counties, weeks_in_scope, goal.county_events, at_day)
     ended = len(judged(weeks))
     short = shortfalls(weeks)
-    return GoalsResult(at, postings, weeks, ended, short, share_met(ended - len(short), ended))
+    result = GoalsResult(at, postings, weeks, ended, short, share_met(ended - len(short), ended))
+    if only is None:
+        return result
+    basis = postings.basis_period
+    increases = [
+        d
+        for d in deltas_view(
+            session,
+            scope,
+            table=goal.postings.table,
+            city=only,
+            indicator=goal.postings.indicator,
+            as_of=as_of,
+        )
+        if basis is not None and scope.order[d.period] <= scope.order[basis]
+    ]
+    return replace(
+        result,
+        city=city_postings(latest, only, basis, postings.actual),
+        city_increases=increases,
+    )
 
 
 def receipts_by_deliverable(
@@ -376,8 +409,16 @@ def quality_view(
         for c, p in sorted(set(fairs) | set(registered), key=lambda k: (k[0], scope.order[k[1]]))
         if c in cities
     ]
+    cross_tables = sorted({t for rule in definition.cross_rules for t in rule.tables})
     if as_of is None:
         rows = current_warnings(session, definition.id)
+        all_reports = (
+            load_reports(
+                session, definition.id, tables=cross_tables, cities=[city] if city else None
+            )
+            if cross_tables
+            else []
+        )
     else:
         all_reports = load_reports(
             session, definition.id, cities=[city] if city else None, as_of=as_of
@@ -386,13 +427,36 @@ def quality_view(
             (r.city, r.table, r.period, r.revision, [dict(w) for w in r.warnings])
             for r in all_reports
         ]
+    # A stored cross-table warning is what its write was told; whether it is still open
+    # depends on the other table's values since, so those rules are evaluated again.
+    cross_ids = {rule.id for rule in definition.cross_rules}
     warnings = [
         OpenWarning(c, table, period, revision, dict(w))
         for c, table, period, revision, found in rows
         if c in cities
         for w in found
-    ]
+        if w["rule"] not in cross_ids
+    ] + [w for w in _cross_warnings(definition, all_reports) if w.city in cities]
+    warnings.sort(key=lambda w: (w.city, scope.order[w.period], w.table, w.revision))
     return checks, warnings
+
+
+def _cross_warnings(definition: CampaignDefinition, reports: Sequence[Report]) -> list[OpenWarning]:
+    """The cross rules broken by `reports`, each on the later received of its tables' reports:
+    the write that would have returned it."""
+    grouped: dict[tuple[str, str], list[Report]] = {}
+    for report in reports:
+        grouped.setdefault((report.city, report.period), []).append(report)
+    found = []
+    for (city, period), group in grouped.items():
+        known: dict[str, dict[str, Decimal]] = {}
+        for report in sorted(group, key=lambda r: (r.received_at, r.table)):
+            known[report.table] = {k: Decimal(v) for k, v in report.values.items()}
+            found += [
+                OpenWarning(city, report.table, period, report.revision, violation_document(v))
+                for v in cross_table_warnings(definition, report.table, known)
+            ]
+    return found
 
 
 # T1's recruitment events column, compared with the event registry.

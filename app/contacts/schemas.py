@@ -1,14 +1,34 @@
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from app.contacts.formats import normalize_email, normalize_phone
+from app.contacts.formats import FormatError, normalize_email, normalize_phone
 from app.core.text import SingleLine
 from app.records.fields import ReceivedAt
 
-Phone = Annotated[str, Field(min_length=7, max_length=40), AfterValidator(normalize_phone)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalize_email)]
+
+def _normal_form(normalize: Callable[[str], str], code: str) -> AfterValidator:
+    """A format rule a JSON Schema cannot state (area codes, mailbox syntax), refused with
+    its own error code rather than a generic `value_error`."""
+
+    def check(raw: str) -> str:
+        try:
+            return normalize(raw)
+        except FormatError as error:
+            raise PydanticCustomError(code, str(error)) from error
+
+    return AfterValidator(check)
+
+
+Phone = Annotated[
+    str, Field(min_length=7, max_length=40), _normal_form(normalize_phone, "invalid_phone")
+]
+Email = Annotated[
+    str, Field(min_length=3, max_length=254), _normal_form(normalize_email, "invalid_email")
+]
 
 
 class ContactIn(BaseModel):

@@ -39,6 +39,10 @@ class ServiceError(Exception):
         self.extra = extra or {}
 
 
+class BadRequest(ServiceError):
+    """A request the protocol refuses (RFC 6749 5.2 answers an unknown grant so)."""
+
+
 class NotFound(ServiceError):
     status, title, type_slug = 404, "Not found", "not-found"
 

@@ -36,7 +36,9 @@ each offending field, and the `request_id` also sent in the `X-Request-ID` heade
 3. Recruitment events go to the registry (`…/events/batch`), the source of the "3 events per
    county per week" goal; contacts, the stage report and the final summary at their dates.
 4. The province reads `/deltas`, `/totals`, `/goals`, `/compliance` and `/quality` (each also
-   `as_of` an instant), and exports the official tables under `/exports`.
+   `as_of` an instant; every city or county code comes with its `city_name` / `county_name`),
+   and exports the official tables under `/exports` (the views as CSV too, with `lang=zh`
+   in Chinese for people).
 """.strip()
 
 
@@ -113,6 +115,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
     _document_shedding(schema)
+    _link_operations(schema)
     app.openapi_schema = schema
     return schema
 
@@ -130,3 +133,95 @@ def _document_shedding(schema: dict[str, Any]) -> None:
             continue
         for operation in operations.values():
             operation.setdefault("responses", {}).setdefault("503", busy)
+
+
+# What a client (or a stateful fuzzer) can do next with what a write answered: OpenAPI links
+# from a producing operation's success to the operations that read or change the record.
+_SAME_CITY = {"campaign": "$request.path.campaign", "city": "$request.path.city"}
+OPERATION_LINKS: dict[str, tuple[tuple[str, ...], dict[str, str], tuple[str, ...]]] = {
+    # producer operationId: (its success statuses, parameters, linked operationIds)
+    "create_case": (
+        ("201",),
+        _SAME_CITY | {"case_id": "$response.body#/id"},
+        (
+            "read_case",
+            "update_case",
+            "case_revisions",
+            "list_highlight_case_attachments",
+            "upload_highlight_case_attachment",
+        ),
+    ),
+    "upload_highlight_case_attachment": (
+        ("201",),
+        _SAME_CITY | {"case_id": "$request.path.case_id", "attachment_id": "$response.body#/id"},
+        ("download_highlight_case_attachment",),
+    ),
+    "submit_document": (
+        ("201",),
+        _SAME_CITY | {"document_id": "$response.body#/id"},
+        ("read_document", "list_document_attachments", "upload_document_attachment"),
+    ),
+    "upload_document_attachment": (
+        ("201",),
+        _SAME_CITY
+        | {"document_id": "$request.path.document_id", "attachment_id": "$response.body#/id"},
+        ("download_document_attachment",),
+    ),
+    "put_event": (
+        ("200", "201"),
+        _SAME_CITY | {"external_id": "$request.path.external_id"},
+        ("read_event", "event_revisions"),
+    ),
+    "put_snapshot": (
+        ("200",),
+        _SAME_CITY
+        | {
+            "table": "$request.path.table",
+            "period": "$request.path.period",
+        },
+        ("get_snapshot", "snapshot_revisions"),
+    ),
+    "put_contact": (("200", "201"), _SAME_CITY, ("read_contact", "contact_revisions")),
+    "start_export_job": (
+        ("202",),
+        {"campaign": "$request.path.campaign", "job_id": "$response.body#/id"},
+        ("read_export_job", "read_export_job_file"),
+    ),
+    "lock_period": (
+        ("200",),
+        {"campaign": "$request.path.campaign", "period": "$request.path.period"},
+        ("unlock_period",),
+    ),
+    "put_due_override": (
+        ("200",),
+        {"campaign": "$request.path.campaign", "item": "$request.path.item"},
+        ("delete_due_override",),
+    ),
+}
+
+
+def _link_operations(schema: dict[str, Any]) -> None:
+    operations = {
+        operation["operationId"]: operation
+        for path_item in schema.get("paths", {}).values()
+        for operation in path_item.values()
+        if "operationId" in operation
+    }
+    for producer, (statuses, parameters, targets) in OPERATION_LINKS.items():
+        for status in statuses:
+            response = operations[producer]["responses"][status]
+            response["links"] = {
+                target: {
+                    "operationId": target,
+                    "parameters": {
+                        name: value
+                        for name, value in parameters.items()
+                        if name in _path_parameters(operations[target])
+                    },
+                }
+                for target in targets
+            }
+
+
+def _path_parameters(operation: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}

@@ -5,9 +5,12 @@ refused at the door (422) instead of failing at the database (500).
 """
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 # Unicode category Cc (C0 controls, DEL, C1 controls) and Cs (surrogates), as one class;
 # line breaks and tabs are allowed in running text only.
@@ -46,8 +49,38 @@ def _multiline(value: str) -> str:
     return value
 
 
+def _pattern(allowed: str) -> str:
+    """The same rule for the OpenAPI document: allowed characters and one that is not
+    blank, so that a client (or a fuzzer) can tell acceptable text from the schema."""
+    return rf"^[^{allowed}]*[^\s{allowed}][^{allowed}]*$"
+
+
+_SINGLE_LINE_PATTERN = _pattern(r"\x00-\x1f\x7f-\x9f")
+_MULTILINE_PATTERN = _pattern(r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f")
+
+
+@dataclass(frozen=True)
+class _PlainText:
+    """A marker for `Annotated[str, ...]`: validates and publishes the rule as a pattern."""
+
+    multiline: bool
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        check = _multiline if self.multiline else _single_line
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = _MULTILINE_PATTERN if self.multiline else _SINGLE_LINE_PATTERN
+        return json_schema
+
+
 # Markers for `Annotated[str, Field(max_length=...), SingleLine]` and the like.
-SingleLine = AfterValidator(_single_line)
-Multiline = AfterValidator(_multiline)
+SingleLine = _PlainText(multiline=False)
+Multiline = _PlainText(multiline=True)
 
 Title = Annotated[str, Field(min_length=1, max_length=200), SingleLine]

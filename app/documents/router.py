@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from app.attachments.router import attachment_router
 from app.auth.dependencies import CityReaderDep, CityWriterDep
@@ -13,6 +13,7 @@ from app.core.routing import ServiceRoute
 from app.documents import service
 from app.documents.models import DocumentKind
 from app.documents.schemas import DocumentIn, DocumentOut
+from app.idempotency.header import IdempotencyKey
 from app.records.idempotent import create_once
 from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
@@ -41,7 +42,7 @@ def submit_document(
     access: CityWriterDep,
     campaign: CampaignId,
     body: Annotated[DocumentIn, Body()],
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     scope = resolve_scope(session, campaign, access.city)
     receipt = receipt_of(access.principal, body.received_at)

@@ -1,7 +1,15 @@
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 
 from app.core.text import SingleLine, Title
 from app.events.models import Category, Mode
@@ -12,7 +20,15 @@ MAX_COUNT = 100_000_000
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 RESERVED_IDS = frozenset({"batch"})
 
-Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+
+def _whole_number(value: object) -> object:
+    """JSON has one number type: 86.0 is the integer 86 (JSON Schema agrees), "86" is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT), BeforeValidator(_whole_number)]
 ExternalId = Annotated[
     str,
     Field(

@@ -1,22 +1,19 @@
 """Official tables (xlsx), weekly cases (docx) and analysts' CSV."""
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.storage import StorageDep
 from app.auth.dependencies import PrincipalDep, ProvinceReaderDep
-from app.campaigns.definition import Table
 from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition
 from app.computed import views
-from app.computed.goals import local_day
 from app.computed.router import AsOf, At, CityQuery, PeriodQuery, TableQuery
-from app.computed.totals import IndicatorTotal
 from app.core.deps import SessionDep
 from app.core.instants import Instant
 from app.core.problems import problem_responses
@@ -24,13 +21,13 @@ from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 from app.exports import jobs, service
 from app.exports.csv import csv_lines
+from app.exports.csv_views import CsvView, Lang, csv_view
 from app.exports.jobs import ExportJob, JobKind
-from app.exports.service import DOCX, XLSX, check_reader
+from app.exports.service import DOCX, XLSX, ExportValues, check_reader
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["exports"])
 
 CSV = "text/csv; charset=utf-8"
-CsvView = Literal["deltas", "totals", "compliance", "county-weeks"]
 
 
 def _file_response(export: service.ExportFile) -> Response:
@@ -47,11 +44,19 @@ def _attachment(body: bytes | Iterable[bytes], media_type: str, filename: str) -
 @router.get(
     "/{campaign}/exports/{table}.xlsx",
     summary="附件1 / 附件2 as the province files them (xlsx)",
-    description="With `city`: that city's sheet in the official layout. Without: the province "
-    "sheet (one row per city in official code order and a 合计 row) and one sheet per city. "
-    "Values are each city's cumulative figures at the period (carried forward from its latest "
-    "report, as in `/totals`); never-reported cells are empty. A city's file re-imports "
-    "unchanged through `…/imports`.",
+    description="The notice's layout on A4 landscape: the 附件 caption, the title, 填报单位 and "
+    "填报日期, the two-row header, the 序号 row, the figures, the notice's 备注. With `city`: "
+    "that city's sheet. Without: the province sheet — 全省合计 first (equal to `/totals`, with "
+    "its coverage, e.g. 含1/13市本周数据), then one row per city in official code order — and "
+    "one sheet per city. After the indicators, 数据情况 says where each row's figures come "
+    "from (本周报送; 沿用2月9日数据 when carried forward from an earlier report, with a comment "
+    "on each carried cell naming its period; 未报) and 填报指标 the reported/expected "
+    "indicators of that report, as in `/compliance`. `values=cumulative` (default): each "
+    "city's cumulative figures at the period, carried forward as in `/totals`. "
+    "`values=increase`: the week's increase (本周新增) — a city's `/deltas` value for the "
+    "period, 0 for a figure carried forward — so the cities add up to the change of the "
+    "province total. A city's cumulative file re-imports unchanged through `…/imports`; the "
+    "importer refuses the province sheet and the 本周新增 variant.",
     response_class=Response,
     responses={
         200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
@@ -66,19 +71,33 @@ def export_table(
     period: PeriodQuery = None,
     as_of: AsOf = None,
     city: CityQuery = None,
+    values: Annotated[
+        ExportValues,
+        Query(description="`cumulative` figures (as `/totals`) or the week's `increase`"),
+    ] = "cumulative",
 ) -> Response:
     check_reader(principal, city)
     return _file_response(
-        service.table_export(session, campaign, table, period=period, as_of=as_of, city=city)
+        service.table_export(
+            session, campaign, table, period=period, as_of=as_of, city=city, values=values
+        )
     )
 
 
 @router.get(
     "/{campaign}/exports/{view}.csv",
     summary="A computed view as CSV (UTF-8 with BOM, streamed)",
-    description="`deltas`, `totals` (one row per indicator and city), `compliance` or "
-    "`county-weeks` (events per county and period against the requirement). The same "
-    "filters as the JSON views.",
+    description="`deltas`, `totals` (one row per indicator and city, then the province "
+    "total), `compliance` or `county-weeks` (events per county and period against the "
+    "requirement). The same filters as the JSON views; `period` keeps one period (for "
+    "`totals`: the period totalled, default the latest that has started). Every code "
+    "column has its name column beside it (`city_name`, `county_name`).\n\n"
+    "`lang=en` (default): the API's keys and codes as headers and values, instants in "
+    "ISO 8601. `lang=zh`, for people: Chinese headers with units (e.g. 逾期时长（秒）), "
+    "indicators as in the official table with their unit (举办各类招聘活动（场次）) and their "
+    "序号, 附件1/附件2 for tables, deliverables and statuses in Chinese, 是/否, instants "
+    "in the campaign's time zone as `2024-02-23 17:30`, and rows in the official order: "
+    "indicators by 序号, cities in official code order, then periods.",
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
@@ -95,136 +114,25 @@ def export_csv(
     period: PeriodQuery = None,
     as_of: AsOf = None,
     at: At = None,
+    lang: Annotated[
+        Lang, Query(description="`en`: for machines; `zh`: for people (see above)")
+    ] = "en",
 ) -> Response:
     definition = get_definition(session, campaign)
     scope = views.scope_of(session, definition)
     judged_at = at or utc_now()
-    header, rows = _csv_rows(
-        session, scope, view, table=table, city=city, period=period, as_of=as_of, at=judged_at
+    header, rows = csv_view(
+        session,
+        scope,
+        view,
+        lang=lang,
+        table=table,
+        city=city,
+        period=period,
+        as_of=as_of,
+        at=judged_at,
     )
     return _attachment(csv_lines(header, rows), CSV, f"{definition.id}-{view}.csv")
-
-
-def _csv_rows(
-    session: SessionDep,
-    scope: views.Scope,
-    view: CsvView,
-    *,
-    table: str | None,
-    city: str | None,
-    period: str | None,
-    as_of: datetime | None,
-    at: datetime,
-) -> tuple[Sequence[str], Iterable[Sequence[object]]]:
-    if view == "deltas":
-        deltas = views.deltas_view(
-            session, scope, table=table, city=city, indicator=None, as_of=as_of
-        )
-        return (
-            [
-                "city",
-                "table",
-                "indicator",
-                "period",
-                "cumulative",
-                "delta",
-                "previous_period",
-                "gap",
-                "negative",
-                "revision",
-            ],
-            (
-                [
-                    d.city,
-                    d.table,
-                    d.indicator,
-                    d.period,
-                    d.cumulative,
-                    d.delta,
-                    d.previous_period,
-                    d.gap,
-                    d.negative,
-                    d.revision,
-                ]
-                for d in deltas
-            ),
-        )
-    if view == "totals":
-        chosen = (
-            period
-            or views.current_period(scope.periods, local_day(as_of or at, scope.definition.zone)).id
-        )
-        totals = views.totals_view(session, scope, table=table, period=chosen, as_of=as_of)
-        return (
-            ["period", "table", "indicator", "city", "value", "value_period", "stale"],
-            _totals_rows(chosen, totals),
-        )
-    if view == "compliance":
-        judgements = views.compliance_view(
-            session, scope, at=at, as_of=as_of, city=city, period=period
-        )
-        return (
-            [
-                "city",
-                "deliverable",
-                "period",
-                "due",
-                "received_at",
-                "status",
-                "late_by_seconds",
-                "indicators_reported",
-                "indicators_expected",
-            ],
-            (
-                [
-                    j["city"],
-                    j["deliverable"],
-                    j["period"],
-                    j["due"].isoformat(),
-                    received.isoformat() if (received := j["received_at"]) else None,
-                    j["status"],
-                    j["late_by_seconds"],
-                    j["indicators_reported"],
-                    j["indicators_expected"],
-                ]
-                for j in judgements
-            ),
-        )
-    result = views.goals_view(session, scope, at=at, as_of=as_of, city=city, period=period)
-    return (
-        ["county", "city", "period", "events", "required", "met", "in_progress"],
-        (
-            [
-                w["county"],
-                w["city"],
-                w["period"],
-                w["events"],
-                w["required"],
-                w["met"],
-                w["in_progress"],
-            ]
-            for w in result.weeks
-        ),
-    )
-
-
-def _totals_rows(
-    period: str, totals: Sequence[tuple[Table, IndicatorTotal]]
-) -> Iterator[Sequence[object]]:
-    """Per indicator: one row per city that has a value, then the province total."""
-    for table, total in totals:
-        for value in total.cities:
-            yield [
-                period,
-                table.id,
-                total.indicator,
-                value.city,
-                value.value,
-                value.period,
-                value.stale,
-            ]
-        if total.total is not None:
-            yield [period, table.id, total.indicator, "total", total.total, period, False]
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
@@ -11,18 +12,23 @@ from app.attachments.service import attachments_of
 from app.attachments.storage import Storage
 from app.auth.dependencies import Principal, check_city
 from app.auth.models import Role
+from app.campaigns.calendar import Period
+from app.campaigns.definition import Table
 from app.campaigns.service import get_definition, get_period, get_table
 from app.cases.models import HighlightCase
 from app.computed import views
 from app.computed.goals import local_day
+from app.computed.sources import snapshot_heads
 from app.core.errors import Forbidden
 from app.core.types import utc_now
 from app.exports.cases_docx import URGENT_TITLE, CaseEntry, CityCases, Picture, build_cases_docx
-from app.exports.workbooks import CityColumn, city_workbook, province_workbook
+from app.exports.workbooks import CityColumn, TableFigures, city_workbook, province_workbook
 from app.regions.models import Region
 from app.regions.service import get_region, names_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The official tables' figures: cumulative (as in /totals) or the week's increase (/deltas).
+ExportValues = Literal["cumulative", "increase"]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -52,31 +58,71 @@ def table_export(
     period: str | None,
     as_of: datetime | None,
     city: str | None,
+    values: ExportValues = "cumulative",
 ) -> ExportFile:
     definition = get_definition(session, campaign)
     found = get_table(definition, table)
     scope = views.scope_of(session, definition)
     chosen = (
-        period
-        or views.current_period(scope.periods, local_day(as_of or utc_now(), definition.zone)).id
+        get_period(scope.periods, period)
+        if period
+        else views.current_period(scope.periods, local_day(as_of or utc_now(), definition.zone))
     )
+    if city is not None:
+        views.chosen_cities(definition, city)
+    figures = _table_figures(session, scope, found, chosen, as_of, values)
+    suffix = "-increase" if figures.weekly_increase else ""
+    if city is not None:
+        body = city_workbook(definition, found, _column(get_region(session, city)), figures)
+        return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen.id}-{city}{suffix}.xlsx")
+    cities = [_column(get_region(session, code)) for code in definition.reporting_units]
+    province = get_region(session, definition.province).name
+    body = province_workbook(definition, found, province, cities, figures)
+    return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen.id}{suffix}.xlsx")
+
+
+def _table_figures(
+    session: Session,
+    scope: views.Scope,
+    table: Table,
+    period: Period,
+    as_of: datetime | None,
+    values: ExportValues,
+) -> TableFigures:
+    """The same figures as `/totals`, `/deltas` and `/compliance` for the table and period."""
+    definition = scope.definition
     totals = [
         total
         for _, total in views.totals_view(
-            session, scope, table=found.id, period=chosen, as_of=as_of
+            session, scope, table=table.id, period=period.id, as_of=as_of
         )
     ]
-    report_date = next(p.end for p in scope.periods if p.id == chosen).isoformat()
-    if city is not None:
-        views.chosen_cities(definition, city)
-        body = city_workbook(
-            definition, found, _column(get_region(session, city)), totals, report_date
-        )
-        return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen}-{city}.xlsx")
-    cities = [_column(get_region(session, code)) for code in definition.reporting_units]
-    province = get_region(session, definition.province).name
-    body = province_workbook(definition, found, province, cities, totals, report_date)
-    return ExportFile(body, XLSX, f"{definition.id}-{found.id}-{chosen}.xlsx")
+    completeness = views.completeness_by_deliverable(
+        session, definition, snapshot_heads(session, definition.id), as_of
+    )
+    deliverables = {d.id for d in definition.deliverables if d.table == table.id}
+    increases = (
+        [
+            d
+            for d in views.deltas_view(
+                session, scope, table=table.id, city=None, indicator=None, as_of=as_of
+            )
+            if d.period == period.id
+        ]
+        if values == "increase"
+        else None
+    )
+    return TableFigures(
+        period=period,
+        periods=scope.periods,
+        totals=totals,
+        completeness={
+            (city, at): counts
+            for (city, deliverable, at), counts in completeness.items()
+            if deliverable in deliverables and at is not None
+        },
+        increases=increases,
+    )
 
 
 def _column(region: Region) -> CityColumn:

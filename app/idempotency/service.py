@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,9 @@ from app.core.errors import Conflict, FieldError, InvalidInput
 from app.idempotency.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+# Visible ASCII, inner spaces allowed: what HTTP carries unchanged in a header value.
+KEY_PATTERN = rf"^[!-~][ -~]{{0,{MAX_KEY_LENGTH - 1}}}$"
+_KEY_FORMAT = re.compile(KEY_PATTERN)
 
 
 def request_fingerprint(method: str, path: str, query: dict[str, str], body: Any) -> str:
@@ -26,10 +30,10 @@ def request_fingerprint(method: str, path: str, query: dict[str, str], body: Any
 
 
 def check_key(key: str) -> None:
-    if not (0 < len(key) <= MAX_KEY_LENGTH) or not key.isprintable():
+    if not _KEY_FORMAT.match(key):
         raise InvalidInput(
-            "Idempotency-Key must be 1 to 255 printable characters",
-            errors=[FieldError("header.Idempotency-Key", "invalid", "1-255 printable characters")],
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            errors=[FieldError("header.Idempotency-Key", "invalid", f"match {KEY_PATTERN}")],
         )
 
 

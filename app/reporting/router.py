@@ -27,6 +27,7 @@ from app.core.routing import ServiceRoute
 from app.core.settings import MAX_IMPORT_BYTES_LIMIT, MIB
 from app.core.text import Multiline
 from app.core.types import utc_now
+from app.idempotency.header import IdempotencyKey
 from app.idempotency.service import StoredResponse, request_fingerprint, run_once
 from app.regions.service import names_of
 from app.reporting import locks, snapshots
@@ -145,7 +146,7 @@ def put_snapshot(
     body: Annotated[SnapshotIn, Body()],
     strict: bool = False,
     dry_run: bool = False,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
     if_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     received_at, backdated = receipt_time(access.principal, body.received_at)
@@ -257,7 +258,7 @@ async def import_snapshot(
     strict: bool = False,
     dry_run: bool = False,
     note: Annotated[str | None, Query(max_length=2000), Multiline] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
     if_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     # The campaign and table first (an unknown one is a 404 at once), in a worker thread and

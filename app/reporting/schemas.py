@@ -11,6 +11,7 @@ from app.core.numbers import json_number
 from app.core.text import Multiline, SingleLine
 from app.reporting.models import SnapshotRevision
 from app.reporting.snapshots import etag_of
+from app.reporting.validation import MAX_ABS_VALUE
 
 MAX_VALUES = 200
 
@@ -35,7 +36,9 @@ class SnapshotIn(BaseModel):
         max_length=MAX_VALUES,
         description="Cumulative value per indicator key (see the table catalogue). A missing "
         "key means 'not reported', never 0.",
-        json_schema_extra={"additionalProperties": {"type": "number"}},
+        json_schema_extra={
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": int(MAX_ABS_VALUE)}
+        },
     )
     note: Annotated[str, Field(max_length=2000), Multiline] | None = None
     received_at: Instant | None = Field(

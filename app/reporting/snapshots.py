@@ -22,6 +22,7 @@ from app.campaigns.service import (
 from app.core.changes import mark_changed
 from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
+from app.reporting.cross_checks import cross_table_warnings, partner_tables
 from app.reporting.locks import ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
 from app.reporting.validation import Violation, render_decimal, validate_snapshot
@@ -128,6 +129,12 @@ _READ_HEAD = select(*_HEAD_STATE).where(_HEAD_KEY)
 _EARLIER_HEADS = select(_HEAD.c.period_id, _HEAD.c.current_values).where(
     _HEAD_SERIES & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
 )
+_PARTNER_HEADS = select(_HEAD.c.table_id, _HEAD.c.current_values).where(
+    (_HEAD.c.campaign_id == bindparam("key_campaign"))
+    & (_HEAD.c.city_code == bindparam("key_city"))
+    & (_HEAD.c.period_id == bindparam("key_period"))
+    & _HEAD.c.table_id.in_(bindparam("partners", expanding=True))
+)
 _UPDATE_HEAD = update(_HEAD).where(_HEAD_KEY)
 _INSERT_REVISION = _REVISION.insert()
 
@@ -228,6 +235,30 @@ def earlier_values(session: Session, target: Target) -> dict[str, Decimal]:
     return latest
 
 
+def partner_values(
+    session: Session, definition: CampaignDefinition, target: Target
+) -> dict[str, dict[str, Decimal]]:
+    """The current values of the city's other tables for the period, for the cross rules.
+
+    Read without locking them: two tables written at the same instant may each miss the
+    other, and /quality, which re-evaluates the rules on current values, still lists it.
+    """
+    partners = sorted(partner_tables(definition, target.table.id))
+    if not partners:
+        return {}
+    key = target.key
+    rows = session.connection().execute(
+        _PARTNER_HEADS,
+        {
+            "key_campaign": key.campaign_id,
+            "key_city": key.city,
+            "key_period": key.period_id,
+            "partners": partners,
+        },
+    )
+    return {table: _decimals(values) for table, values in rows}
+
+
 def check_if_match(if_match: str | None, head: HeadState | None) -> None:
     if if_match is None:
         return
@@ -299,6 +330,11 @@ def submit_snapshot(
     rules = [rule for rule in definition.rules if rule.table == target.table.id]
     values, violations = validate_snapshot(
         target.table, rules, submission.raw, earlier_values(session, target)
+    )
+    violations += cross_table_warnings(
+        definition,
+        target.table.id,
+        partner_values(session, definition, target) | {target.table.id: values},
     )
     refused = [v for v in violations if strict or v.severity is Severity.error]
     if refused:

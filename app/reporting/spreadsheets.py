@@ -1,7 +1,10 @@
 """The official statistics table as an .xlsx sheet (附件1/附件2 of the notice) and as CSV.
 
-Writing follows the printed layout: title, 填报单位/填报日期, a two-row header where 其中
-columns sit under a merged "其中：" cell, a 序号 row numbering the columns and one value row.
+Writing follows the notice's printed layout: the 附件 caption, title, 填报单位/填报日期, a two-row
+header where 其中 columns sit under a merged "其中：" cell (and grouped columns under their
+group's header), a 序号 row numbering the columns, the value rows and the 备注, on A4 landscape.
+Exports add two columns after the indicators (数据情况, 填报指标) that have no 序号, so
+reading ignores them.
 Reading does not rely on row positions: it finds the rows whose column A says 序号, maps each
 column to an indicator by that number, and reads the next non-empty row below, so the
 notice's two-block layout (序号 1–9, then 10–18) and hand-made copies both parse. Values are
@@ -14,12 +17,13 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby, islice
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -36,6 +40,13 @@ VALUE_LABEL = "数值"
 UNIT_LABEL = "填报单位"
 DATE_LABEL = "填报日期"
 PART_PREFIX = "其中："
+EXPLANATION_LABEL = "说明"
+STATUS_LABEL = "数据情况"
+COMPLETENESS_LABEL = "填报指标\n（已填/应填）"
+# Appended to the title of the weekly-increase variant; the importer refuses such a sheet.
+INCREASE_SUFFIX = "（本周新增）"
+COMMENT_AUTHOR = "数据报送服务"
+DISPLAY_DECIMALS = 2
 CSV_HEADER = ["key", "value"]
 # A real table is a few kilobytes unpacked, a province workbook well under 1 MB. These stop a
 # bomb before openpyxl inflates anything: openpyxl reads every shared string when it opens a
@@ -44,7 +55,7 @@ MAX_UNPACKED_BYTES = 16 * 1024 * 1024
 MAX_SHARED_STRINGS_BYTES = 1024 * 1024
 MAX_SHEETS = 64
 
-_TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW = range(1, 7)
+_CAPTION_ROW, _TITLE_ROW, _INFO_ROW, _HEADER_ROW, _SUBHEADER_ROW, _SEQ_ROW, _VALUE_ROW = range(1, 8)
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _MAX_SHOWN = 40
 _UNREADABLE = (
@@ -98,19 +109,52 @@ class ParsedSheet:
 
 
 @dataclass(frozen=True)
+class ValueRow:
+    """One labelled row of figures: a city's own table has one, the province sheet one per
+    city after 全省合计."""
+
+    label: str
+    values: Mapping[str, Decimal]
+    status: str | None = None  # 数据情况: reported this period, carried forward, 未报
+    completeness: str | None = None  # 填报指标: reported/expected indicators, "4/18"
+    comments: Mapping[str, str] = field(default_factory=dict)  # indicator key -> cell comment
+    # Written across the value cells of a row without any value (the province's 未报 rows).
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
 class SheetSpec:
     title: str
     table: Table
     campaign_name: str
     unit_name: str | None = None
-    report_date: str | None = None
+    report_date: str | None = None  # as printed: 2024年2月23日 (see `date_zh`)
     values: Mapping[str, Decimal] | None = None
-    # Several labelled value rows (the province sheet: one per city, then 合计); when empty,
-    # the sheet has the single row of `values`, labelled with the unit name.
-    rows: Sequence[tuple[str, Mapping[str, Decimal]]] = ()
+    # Several value rows (the province sheet); when empty, the sheet has the single row of
+    # `values`, labelled with the unit name.
+    rows: Sequence[ValueRow] = ()
+    weekly_increase: bool = False  # the figures are the period's increase, not cumulative
+    explanations: Sequence[str] = ()  # 说明 lines under the 备注
 
-    def value_rows(self) -> Sequence[tuple[str, Mapping[str, Decimal]]]:
-        return self.rows or [(self.unit_name or VALUE_LABEL, self.values or {})]
+    def value_rows(self) -> Sequence[ValueRow]:
+        return self.rows or [ValueRow(self.unit_name or VALUE_LABEL, self.values or {})]
+
+    @property
+    def heading(self) -> str:
+        return self.table.title_zh + (INCREASE_SUFFIX if self.weekly_increase else "")
+
+    @property
+    def status_headers(self) -> Sequence[str]:
+        """The columns right of the indicators, on sheets that say where figures come from."""
+        rows = self.value_rows()
+        if any(r.status is not None or r.completeness is not None for r in rows):
+            return [STATUS_LABEL, COMPLETENESS_LABEL]
+        return []
+
+
+def date_zh(day: date) -> str:
+    """A date as official documents print it: 2024年2月23日."""
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -136,21 +180,25 @@ def build_template(table: Table, campaign_name: str) -> bytes:
 
 def _write_sheet(sheet: Worksheet, spec: SheetSpec) -> None:
     table = spec.table
-    reported = {key for _, values in spec.value_rows() for key in values}
-    unknown = sorted(reported - {i.key for i in table.indicators})
+    rows = spec.value_rows()
+    used = {key for row in rows for key in (*row.values, *row.comments)}
+    unknown = sorted(used - {i.key for i in table.indicators})
     if unknown:
         raise ValueError(f"table {table.id} has no indicators {unknown}")
-    last = len(table.indicators) + 1
+    last_indicator = len(table.indicators) + 1
+    last = last_indicator + len(spec.status_headers)
     _write_heading(sheet, spec, last)
-    _write_header(sheet, table.indicators)
-    _write_numbers(sheet, spec)
-    note_row = _VALUE_ROW + len(spec.value_rows())
-    _write_note(sheet, spec, last, note_row)
-    _set_layout(sheet, last, note_row - 1)
+    _write_header(sheet, spec, last_indicator)
+    _write_numbers(sheet, spec, last_indicator)
+    last_row = _VALUE_ROW + len(rows) - 1
+    _write_notes(sheet, spec, last, last_row + 1)
+    _set_layout(sheet, last, last_indicator, last_row)
 
 
 def _write_heading(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
-    title = sheet.cell(_TITLE_ROW, 1, spec.table.title_zh)
+    caption = sheet.cell(_CAPTION_ROW, 1, spec.table.attachment)
+    caption.font = Font(bold=True, size=12)
+    title = sheet.cell(_TITLE_ROW, 1, spec.heading)
     title.font = Font(bold=True, size=16)
     title.alignment = Alignment(horizontal="center", vertical="center")
     _merge(sheet, _TITLE_ROW, 1, _TITLE_ROW, last)
@@ -162,73 +210,121 @@ def _write_heading(sheet: Worksheet, spec: SheetSpec, last: int) -> None:
     _merge(sheet, _INFO_ROW, middle + 1, _INFO_ROW, last)
 
 
-def _write_header(sheet: Worksheet, indicators: Sequence[Indicator]) -> None:
-    _header_cell(sheet, _HEADER_ROW, 1, HEADER_LABEL)
-    _merge(sheet, _HEADER_ROW, 1, _SUBHEADER_ROW, 1)
-    for parent, group in groupby(indicators, key=lambda indicator: indicator.parent):
+def _write_header(sheet: Worksheet, spec: SheetSpec, last_indicator: int) -> None:
+    table = spec.table
+    _whole_header(sheet, 1, HEADER_LABEL)
+    families = groupby(table.indicators, key=lambda i: (_upper_header(table, i), i.parent))
+    for (upper, _), group in families:
         members = list(group)
-        if parent is None:
+        if upper is None:
             for indicator in members:
-                column = _column(indicator)
-                _header_cell(sheet, _HEADER_ROW, column, _header_text(indicator))
-                _merge(sheet, _HEADER_ROW, column, _SUBHEADER_ROW, column)
+                _whole_header(sheet, _column(indicator), _header_text(indicator))
             continue
         first, last = _column(members[0]), _column(members[-1])
-        _header_cell(sheet, _HEADER_ROW, first, PART_PREFIX)
+        _header_cell(sheet, _HEADER_ROW, first, upper)
         _merge(sheet, _HEADER_ROW, first, _HEADER_ROW, last)
         for indicator in members:
             _header_cell(sheet, _SUBHEADER_ROW, _column(indicator), _header_text(indicator))
+    for column, text in enumerate(spec.status_headers, start=last_indicator + 1):
+        _whole_header(sheet, column, text)
 
 
-def _write_numbers(sheet: Worksheet, spec: SheetSpec) -> None:
+def _upper_header(table: Table, indicator: Indicator) -> str | None:
+    """What the header's upper row says over a column it shares with its neighbours."""
+    group = table.column_group(indicator)
+    if group is not None:
+        return group.label_zh
+    return PART_PREFIX if indicator.parent is not None else None
+
+
+def _whole_header(sheet: Worksheet, column: int, text: str) -> None:
+    """A header over both header rows."""
+    _header_cell(sheet, _HEADER_ROW, column, text)
+    _merge(sheet, _HEADER_ROW, column, _SUBHEADER_ROW, column)
+
+
+def _write_numbers(sheet: Worksheet, spec: SheetSpec, last_indicator: int) -> None:
     _header_cell(sheet, _SEQ_ROW, 1, SEQ_LABEL)
     for indicator in spec.table.indicators:
         _header_cell(sheet, _SEQ_ROW, _column(indicator), indicator.seq)
-    for row, (label, values) in enumerate(spec.value_rows(), start=_VALUE_ROW):
-        _header_cell(sheet, row, 1, label)
+    for row_number, row in enumerate(spec.value_rows(), start=_VALUE_ROW):
+        _header_cell(sheet, row_number, 1, row.label)
         for indicator in spec.table.indicators:
-            cell = sheet.cell(row, _column(indicator))
-            cell.number_format = "0." + "0" * indicator.decimals if indicator.decimals else "0"
-            value = values.get(indicator.key)
+            cell = sheet.cell(row_number, _column(indicator))
+            cell.number_format = _number_format(indicator)
+            value = row.values.get(indicator.key)
             if value is not None:
                 # openpyxl has no Decimal cells; an integral value stays an exact int.
                 cell.value = int(value) if value == value.to_integral_value() else float(value)
+            if comment := row.comments.get(indicator.key):
+                cell.comment = Comment(comment, COMMENT_AUTHOR, width=240, height=80)
+        if row.placeholder and not row.values:
+            _header_cell(sheet, row_number, 2, row.placeholder)
+            _merge(sheet, row_number, 2, row_number, last_indicator)
+        if spec.status_headers:
+            _header_cell(sheet, row_number, last_indicator + 1, row.status)
+            _header_cell(sheet, row_number, last_indicator + 2, row.completeness)
 
 
-def _write_note(sheet: Worksheet, spec: SheetSpec, last: int, note_row: int) -> None:
+def _number_format(indicator: Indicator) -> str:
+    # Official tables print amounts (万元) with 2 decimals; the cell keeps every stored digit,
+    # so the figure re-imports exactly.
+    shown = min(indicator.decimals, DISPLAY_DECIMALS)
+    return "0." + "0" * shown if shown else "0"
+
+
+def _write_notes(sheet: Worksheet, spec: SheetSpec, last: int, first_row: int) -> None:
+    texts = [f"{NOTE_LABEL}：{spec.table.note_zh or _generated_note(spec)}"]
+    if spec.explanations:
+        texts.append(f"{EXPLANATION_LABEL}：" + "\n".join(spec.explanations))
+    for row, text in enumerate(texts, start=first_row):
+        cell = sheet.cell(row, 1, text)
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+        _merge(sheet, row, 1, row, last)
+        sheet.row_dimensions[row].height = 18 * (text.count("\n") + 1)
+
+
+def _generated_note(spec: SheetSpec) -> str:
+    """For a table whose definition has no 备注 of its own."""
     lines = [f"1、统计数据为累计数，自{spec.campaign_name}开始之日起累计至填报日期。"]
     lines += [
         f"{number}、{indicator.name_zh}（序号{indicator.seq}）：{indicator.note_zh}"
         for number, indicator in enumerate((i for i in spec.table.indicators if i.note_zh), start=2)
     ]
-    note = sheet.cell(note_row, 1, f"{NOTE_LABEL}：" + "\n".join(lines))
-    note.alignment = Alignment(vertical="top", wrap_text=True)
-    _merge(sheet, note_row, 1, note_row, last)
-    sheet.row_dimensions[note_row].height = 18 * len(lines)
+    return "\n".join(lines)
 
 
-def _set_layout(sheet: Worksheet, last: int, last_row: int) -> None:
+def _set_layout(sheet: Worksheet, last: int, last_indicator: int, last_row: int) -> None:
     for row in sheet.iter_rows(min_row=_HEADER_ROW, max_row=last_row, max_col=last):
         for cell in row:
             cell.border = _BORDER  # merged cells too, or their outline is broken
-    for column in range(1, last + 1):
-        sheet.column_dimensions[get_column_letter(column)].width = 12
+    sheet.column_dimensions["A"].width = 14
+    for column in range(2, last + 1):
+        width = 12 if column <= last_indicator else 16
+        sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.row_dimensions[_TITLE_ROW].height = 32
     sheet.row_dimensions[_HEADER_ROW].height = 30
-    sheet.row_dimensions[_SUBHEADER_ROW].height = 60
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    sheet.row_dimensions[_SUBHEADER_ROW].height = 75
+    setup = sheet.page_setup
+    setup.paperSize = sheet.PAPERSIZE_A4
+    setup.orientation = "landscape"
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_options.horizontalCentered = True
+    sheet.print_title_rows = f"{_HEADER_ROW}:{_SEQ_ROW}"
 
 
-def _header_cell(sheet: Worksheet, row: int, column: int, value: str | int) -> None:
+def _header_cell(sheet: Worksheet, row: int, column: int, value: str | int | None) -> None:
     cell = sheet.cell(row, column, value)
     cell.alignment = _CENTERED
 
 
 def _header_text(indicator: Indicator) -> str:
-    return f"{indicator.name_zh.removeprefix(PART_PREFIX)}（{indicator.unit_zh}）"
+    # Every bracketed part (the unit, 专列（包车厢）'s) starts a line of its own, so wrapping a
+    # narrow column never strands a bracket at the end or start of a line.
+    name = indicator.name_zh.removeprefix(PART_PREFIX).replace("（", "\n（")
+    return f"{name}\n（{indicator.unit_zh}）"
 
 
 def _merge(sheet: Worksheet, top: int, left: int, bottom: int, right: int) -> None:
@@ -255,6 +351,7 @@ def parse_xlsx(
     grids = _read_grids(data, data_only=True, max_rows=max_rows, max_columns=max_columns)
     index = _sheet_index(grids, table)
     grid = _within_limits(grids[index], max_rows, max_columns)
+    _refuse_increase(grid, table)
     _refuse_several_rows(grid)
     cells = list(_value_cells(grid, table))
     blanks = [(row, column) for _, row, column in cells if _is_blank(_at(grid, row, column))]
@@ -284,6 +381,19 @@ def parse_xlsx(
             (_label(grid[row]), _reference(row, 0)) for row in value_rows if _label(grid[row])
         ),
     )
+
+
+def _refuse_increase(grid: Grid, table: Table) -> None:
+    """The 本周新增 variant holds a week's increases: stored, they would read as cumulative."""
+    heading = _compact(table.title_zh + INCREASE_SUFFIX)
+    for row_index, row in enumerate(grid):
+        for column, value in enumerate(row):
+            if _compact(value) == heading:
+                raise SpreadsheetError(
+                    f"this is the weekly increase table ({INCREASE_SUFFIX}), not cumulative "
+                    "figures: upload the cumulative table",
+                    _reference(row_index, column),
+                )
 
 
 def _refuse_several_rows(grid: Grid) -> None:

@@ -21,6 +21,7 @@ _COMPARE: dict[Operator, Callable[[Decimal, Decimal], bool]] = {
     Operator.eq: operator.eq,
     Operator.le: operator.le,
     Operator.ge: operator.ge,
+    Operator.implies: lambda left, right: left <= 0 or right > 0,
 }
 
 
@@ -32,6 +33,10 @@ class Violation:
     values: dict[str, str | None]
     message_zh: str
     message_en: str
+
+
+def holds(relation: Operator, left: Decimal, right: Decimal) -> bool:
+    return _COMPARE[relation](left, right)
 
 
 def render_decimal(value: Decimal) -> str:
@@ -146,7 +151,7 @@ def _broken_rule(table: Table, rule: Rule, values: Mapping[str, Decimal]) -> lis
         return []
     left = sum((values[key] for key in rule.left), Decimal(0))
     right = sum((values[key] for key in rule.right), Decimal(0))
-    if _COMPARE[rule.operator](left, right):
+    if holds(rule.operator, left, right):
         return []
     left_text, right_text = _sum_text(rule.left, left), _sum_text(rule.right, right)
     return [
