@@ -48,3 +48,15 @@ def role_matrix(created: int = 201) -> pytest.MarkDecorator:
 
 CONTACT = {"name": "王敏", "phone": "025-8320 1234", "email": "jiuye@nanjing.gov.cn"}
 DOCUMENT = {"kind": "stage_report", "title": "阶段性进展情况", "text": "一、总体进展……"}
+
+
+def recruitment_event(county: str, day: str, n: int, mode: str = "offline") -> dict[str, Any]:
+    """One recruitment event of one day, for the registry behind the county goal."""
+    return {
+        "external_id": f"{county}-{day}-{n}",
+        "county": county,
+        "name": f"招聘会{n}",
+        "start_date": day,
+        "end_date": day,
+        "mode": mode,
+    }

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.records_helpers import recruitment_event
+
 Auth = Callable[..., dict[str, str]]
 CAMPAIGN = "/api/v1/campaigns/js-2024"
 CITY = CAMPAIGN + "/cities/{city}"
@@ -16,17 +18,6 @@ def load(
 ) -> None:
     response = client.request(method, path, json=body, headers=admin)
     assert response.status_code in (200, 201), response.text
-
-
-def event(county: str, day: str, n: int, mode: str = "offline") -> dict[str, Any]:
-    return {
-        "external_id": f"{county}-{day}-{n}",
-        "county": county,
-        "name": f"招聘会{n}",
-        "start_date": day,
-        "end_date": day,
-        "mode": mode,
-    }
 
 
 @pytest.fixture
@@ -107,9 +98,9 @@ def records(client: TestClient, auth: Auth) -> dict[str, str]:
         },
     )
     # events: Xuanwu (320102) gets 3 in W04, 1 in W01; Qinhuai (320104) 2 in W04
-    items = [event("320102", "2024-02-12", n) for n in range(3)]
-    items += [event("320102", "2024-01-25", 9, "online")]
-    items += [event("320104", "2024-02-14", n) for n in range(2)]
+    items = [recruitment_event("320102", "2024-02-12", n) for n in range(3)]
+    items += [recruitment_event("320102", "2024-01-25", 9, "online")]
+    items += [recruitment_event("320104", "2024-02-14", n) for n in range(2)]
     load(
         client,
         admin,
@@ -363,7 +354,7 @@ def test_goals_as_of_counts_events_as_they_stood(
     client: TestClient, records: dict[str, str]
 ) -> None:
     nanjing = CITY.format(city="320100")
-    moved = event("320102", "2024-02-12", 0) | {"county": "320104"}
+    moved = recruitment_event("320102", "2024-02-12", 0) | {"county": "320104"}
     load(
         client,
         records,
@@ -404,7 +395,7 @@ def test_quality_compares_a_delta_over_a_gap_with_the_events_of_the_same_span(
         admin,
         "POST",
         wuxi + "/events/batch",
-        {"items": [event("320205", day, n) for n, day in enumerate(days)]},
+        {"items": [recruitment_event("320205", day, n) for n, day in enumerate(days)]},
     )
     body = client.get(CAMPAIGN + "/quality", headers=admin, params={"city": "320200"}).json()
     checks = {c["period"]: c for c in body["fairs_vs_registry"]}
@@ -452,10 +443,11 @@ def test_the_tally_follows_every_kind_of_event_edit(
     `as_of` does) must give the same answer after events move county, week and mode."""
     nanjing = CITY.format(city="320100")
     edits = [
-        event("320102", "2024-02-12", 1) | {"county": "320104"},  # another county
-        event("320102", "2024-02-12", 2) | {"start_date": "2024-02-20", "end_date": "2024-02-20"},
-        event("320102", "2024-01-25", 9, "offline"),  # online → offline
-        event("320105", "2024-02-21", 7, "online"),  # new
+        recruitment_event("320102", "2024-02-12", 1) | {"county": "320104"},  # another county
+        recruitment_event("320102", "2024-02-20", 2)
+        | {"external_id": "320102-2024-02-12-2"},  # moved to another week
+        recruitment_event("320102", "2024-01-25", 9, "offline"),  # online → offline
+        recruitment_event("320105", "2024-02-21", 7, "online"),  # new
     ]
     load(client, records, "POST", nanjing + "/events/batch", {"items": edits})
     params = {"at": "2024-03-01T12:00:00+08:00"}

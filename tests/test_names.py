@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
+from tests.records_helpers import recruitment_event
+
 Auth = Callable[..., dict[str, str]]
 CAMPAIGN = "/api/v1/campaigns/js-2024"
 CITY = CAMPAIGN + "/cities/{city}"
@@ -28,17 +30,6 @@ FILINGS: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     (SUZHOU, "W02", {"fairs_total": 9}, "2024-02-02T17:45:30+08:00"),  # 15 min late
 ]
-
-
-def recruitment_event(county: str, day: str, n: int) -> dict[str, Any]:
-    return {
-        "external_id": f"{county}-{day}-{n}",
-        "county": county,
-        "name": f"招聘会{n}",
-        "start_date": day,
-        "end_date": day,
-        "mode": "offline",
-    }
 
 
 @pytest.fixture
