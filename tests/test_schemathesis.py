@@ -42,6 +42,7 @@ from tests.samples import png
 BEYOND_THE_SCHEMA = frozenset(
     {
         "before_start",  # an event that ends before it starts
+        "duplicate_in_batch",  # one external_id twice in a batch
         "empty",  # an empty file
         "invalid_email",
         "invalid_phone",

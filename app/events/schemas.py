@@ -34,6 +34,7 @@ ExternalId = Annotated[
     Field(
         pattern=EXTERNAL_ID_PATTERN,
         description="The city system's own id of the event (letters, digits, . _ : -)",
+        json_schema_extra={"not": {"enum": sorted(RESERVED_IDS)}},
         examples=["NJ-2024-000123"],
     ),
 ]
