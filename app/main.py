@@ -16,6 +16,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from app.attachments.storage import storage_for
 from app.auth.grant import SignInGuard
 from app.auth.router import router as auth_router
+from app.briefing.router import router as briefing_router
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
 from app.computed.router import router as computed_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         events_router,
         documents_router,
         computed_router,
+        briefing_router,
         exports_router,
         ops_router,
     ):

@@ -196,8 +196,12 @@ def test_weekly_cases_as_a_word_document(client: TestClient, auth: Auth) -> None
     assert response.status_code == 200
     document = docx.Document(io.BytesIO(response.content))
     texts = [p.text for p in document.paragraphs]
-    assert "南京市" in texts and "无锡市" in texts
-    assert "直播带岗专场" in texts
+    # cities numbered in official order, each marked when short of the weekly cases
+    assert (
+        "一、南京市（本周报送1个，少于3个）" in texts
+        and "二、无锡市（本周报送0个，少于3个）" in texts
+    )
+    assert "（一）直播带岗专场" in texts
     assert "县（市、区）：溧水区　活动：送岗到身边" in texts
     assert "第二段。" in texts
     assert len(document.inline_shapes) == 1
@@ -210,8 +214,8 @@ def test_weekly_cases_as_a_word_document(client: TestClient, auth: Auth) -> None
     assert separate.status_code == 200
     urgent_texts = [p.text for p in docx.Document(io.BytesIO(separate.content)).paragraphs]
     assert "重要舆情和突发事件" in urgent_texts
-    assert "【重要舆情/突发事件】企业欠薪舆情" in urgent_texts
-    assert "直播带岗专场" not in urgent_texts
+    assert "（一）企业欠薪舆情" in urgent_texts and "一、南京市" in urgent_texts
+    assert not any("直播带岗专场" in text for text in urgent_texts)
     assert (
         client.get(
             CAMPAIGN + "/exports/urgent.docx", headers=auth("reporter", "320100")
@@ -246,6 +250,20 @@ def test_an_export_job_reports_its_state_and_serves_the_file(
     assert [[c.value for c in row] for row in first.worksheets[0].iter_rows()] == [
         [c.value for c in row] for row in second.worksheets[0].iter_rows()
     ]
+
+
+def test_an_export_job_can_build_the_weekly_increase_file(
+    client: TestClient, filed: dict[str, str]
+) -> None:
+    """The 本周新增 variant was only reachable directly, not as a background job."""
+    started = client.post(
+        CAMPAIGN + "/exports/jobs",
+        headers=filed,
+        json={"kind": "t1.xlsx", "period": "W02", "values": "increase"},
+    )
+    assert started.status_code == 202, started.text
+    file = client.get(started.json()["file_url"], headers=filed)
+    assert workbook(file.content).worksheets[0]["A2"].value.endswith("（本周新增）")
 
 
 def test_export_jobs_follow_the_access_rules(

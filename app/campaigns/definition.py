@@ -197,6 +197,24 @@ class Goals(Strict):
     county_events: CountyEventsGoal
 
 
+class IndicatorRef(Strict):
+    table: str
+    key: str
+
+
+class Briefing(Strict):
+    """The weekly briefing (简报, SPEC 9)."""
+
+    indicators: list[IndicatorRef] = Field(
+        default_factory=list,
+        description="The key indicators of 总体进展, in this order; the postings goal's "
+        "indicator is always among them (first, when not listed)",
+    )
+    cases_per_city: int = Field(
+        default=2, ge=1, le=20, description="亮点案例: at most this many cases per city"
+    )
+
+
 class Deliverable(Strict):
     id: str = Field(pattern=KEY_PATTERN)
     name_zh: str
@@ -255,6 +273,7 @@ class CampaignDefinition(Strict):
     )
     goals: Goals
     deliverables: list[Deliverable]
+    briefing: Briefing = Field(default_factory=Briefing)
 
     @field_validator("timezone")
     @classmethod
@@ -293,6 +312,9 @@ class CampaignDefinition(Strict):
         goal = self.goals.postings
         if goal.table not in tables or tables[goal.table].indicator(goal.indicator) is None:
             raise ValueError(f"goals.postings: unknown indicator {goal.table}.{goal.indicator}")
+        for ref in self.briefing.indicators:
+            if ref.table not in tables or tables[ref.table].indicator(ref.key) is None:
+                raise ValueError(f"briefing.indicators: unknown indicator {ref.table}.{ref.key}")
         deliverables = {d.id: d for d in self.deliverables}
         for deliverable in self.deliverables:
             if deliverable.table is not None and deliverable.table not in tables:

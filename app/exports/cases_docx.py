@@ -1,19 +1,21 @@
-"""附件3 一周特色亮点工作: the week's highlight cases as a Word document, grouped by city."""
+"""附件3 一周特色亮点工作: the week's highlight cases as a 公文, grouped by city.
 
-import io
+Laid out like the notice's 附件3: the title, the campaign and the week's dates under it, then
+each city (一、南京市) with its cases (（一）title), each case's county and activity, its text
+in indented paragraphs, its pictures and the names of its other files. A city that filed
+fewer than the required cases is marked at its name: 南京市（本周报送2个，少于3个）.
+"""
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from docx import Document
-from docx.document import Document as DocumentObject
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.image.exceptions import UnrecognizedImageError
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm
 
-TITLE = "一周特色亮点工作"
+from app.exports.official_docx import OfficialDocument, chinese_numeral
+
+TITLE = "一周特色亮点工作"  # when the campaign names no weekly cases deliverable
 URGENT_TITLE = "重要舆情和突发事件"
-URGENT_MARK = "【重要舆情/突发事件】"
-PICTURE_WIDTH = Cm(14)
+PICTURE_WIDTH = Cm(14)  # within the 15.6 cm type area
 ACTIVITY_LABELS = {
     "visit": "就业访民情",
     "warmth": "节日送温暖",
@@ -35,7 +37,6 @@ class CaseEntry:
     county: str | None
     activity: str
     text: str
-    urgent: bool
     pictures: Sequence[Picture] = field(default_factory=tuple)
     other_files: Sequence[str] = field(default_factory=tuple)
 
@@ -46,49 +47,46 @@ class CityCases:
     cases: Sequence[CaseEntry]
 
 
+def shortfall_note(count: int, required: int | None) -> str:
+    """The mark at a city's name when its week has fewer cases than required."""
+    if required is None or count >= required:
+        return ""
+    return f"（本周报送{count}个，少于{required}个）"
+
+
 def build_cases_docx(
+    title: str,
     campaign_name: str,
     period_label: str,
     cities: Sequence[CityCases],
     *,
-    title: str = TITLE,
-    none_text: str = "（本周未报送）",
+    required: int | None,
+    none_text: str = "无。",
 ) -> bytes:
-    document = Document()
-    heading = document.add_heading(title, level=0)
-    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    subtitle = document.add_paragraph(f"{campaign_name}　{period_label}")
-    subtitle.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for city in cities:
-        document.add_heading(city.city, level=1)
-        if not city.cases:
-            document.add_paragraph(none_text)
-        for case in city.cases:
-            _add_case(document, case)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    """`required`: the cases a city owes per week (None: no requirement, e.g. urgent reports)."""
+    document = OfficialDocument(title)
+    document.title(title)
+    document.subtitle(f"（{campaign_name}　{period_label}）")
+    for number, city in enumerate(cities, 1):
+        note = shortfall_note(len(city.cases), required)
+        document.heading(f"{chinese_numeral(number)}、{city.city}{note}", 1)
+        if not city.cases and not note:
+            document.paragraph(none_text)
+        for case_number, case in enumerate(city.cases, 1):
+            _add_case(document, case_number, case)
+    return document.to_bytes()
 
 
-def _add_case(document: DocumentObject, case: CaseEntry) -> None:
-    title = document.add_heading(level=2)
-    if case.urgent:
-        mark = title.add_run(URGENT_MARK)
-        mark.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
-    title.add_run(case.title)
+def _add_case(document: OfficialDocument, number: int, case: CaseEntry) -> None:
+    document.heading(f"（{chinese_numeral(number)}）{case.title}", 2)
     facts = [f"活动：{ACTIVITY_LABELS.get(case.activity, case.activity)}"]
     if case.county:
         facts.insert(0, f"县（市、区）：{case.county}")
-    meta = document.add_paragraph("　".join(facts))
-    meta.runs[0].font.size = Pt(10)
-    for paragraph in case.text.splitlines():
-        if paragraph.strip():
-            document.add_paragraph(paragraph.strip())
+    document.paragraph("　".join(facts))
+    document.text(case.text)
     listed = list(case.other_files)
     for picture in case.pictures:
-        try:
-            document.add_picture(io.BytesIO(picture.data), width=PICTURE_WIDTH)
-        except (UnrecognizedImageError, ValueError):
+        if not document.picture(picture.data, PICTURE_WIDTH):
             listed.append(picture.filename)  # e.g. WebP, which Word documents cannot embed
     if listed:
-        document.add_paragraph("附件：" + "、".join(listed))
+        document.paragraph("附件：" + "、".join(listed))

@@ -144,4 +144,5 @@ def _build(
         period=params.get("period"),
         city=params.get("city"),
         as_of=datetime.fromisoformat(as_of) if as_of else None,
+        values=params.get("values", "cumulative"),
     )

@@ -197,6 +197,9 @@ class ExportJobIn(BaseModel):
     period: Annotated[str, Field(pattern=r"^W\d{2}$")] | None = None
     city: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
     as_of: Instant | None = Field(default=None, description="xlsx only")
+    values: ExportValues | None = Field(
+        default=None, description="xlsx only: `cumulative` (default) or `increase` (本周新增)"
+    )
 
 
 class ExportJobOut(BaseModel):

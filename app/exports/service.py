@@ -13,7 +13,7 @@ from app.attachments.storage import Storage
 from app.auth.dependencies import Principal, check_city
 from app.auth.models import Role
 from app.campaigns.calendar import Period
-from app.campaigns.definition import Table
+from app.campaigns.definition import CampaignDefinition, Deliverable, Table
 from app.campaigns.service import get_definition, get_period, get_table
 from app.cases.models import HighlightCase
 from app.computed import views
@@ -21,7 +21,15 @@ from app.computed.goals import local_day
 from app.computed.sources import snapshot_heads
 from app.core.errors import Forbidden
 from app.core.types import utc_now
-from app.exports.cases_docx import URGENT_TITLE, CaseEntry, CityCases, Picture, build_cases_docx
+from app.exports.cases_docx import (
+    TITLE,
+    URGENT_TITLE,
+    CaseEntry,
+    CityCases,
+    Picture,
+    build_cases_docx,
+)
+from app.exports.official_docx import span_label
 from app.exports.workbooks import CityColumn, TableFigures, city_workbook, province_workbook
 from app.regions.models import Region
 from app.regions.service import get_region, names_of
@@ -172,16 +180,28 @@ def cases_export(
         )
         for code in cities
     ]
-    label = f"{chosen.id}（{chosen.start:%m月%d日}—{chosen.end:%m月%d日}）"
+    label = span_label(chosen.start, chosen.end)
     if urgent:
-        body = build_cases_docx(
-            definition.name_zh, label, grouped, title=URGENT_TITLE, none_text="（无）"
-        )
+        body = build_cases_docx(URGENT_TITLE, definition.name_zh, label, grouped, required=None)
     else:
-        body = build_cases_docx(definition.name_zh, label, grouped)
+        weekly = _weekly_cases(definition)
+        body = build_cases_docx(
+            weekly.name_zh if weekly else TITLE,
+            definition.name_zh,
+            label,
+            grouped,
+            required=weekly.min_count if weekly else None,
+        )
     suffix = f"-{city}" if city else ""
     kind = "urgent" if urgent else "cases"
     return ExportFile(body, DOCX, f"{definition.id}-{kind}-{chosen.id}{suffix}.docx")
+
+
+def _weekly_cases(definition: CampaignDefinition) -> Deliverable | None:
+    """The weekly deliverable that is not a table: the highlight cases (as in /compliance)."""
+    return next(
+        (d for d in definition.deliverables if d.schedule == "weekly" and d.table is None), None
+    )
 
 
 def _case_entry(
@@ -197,7 +217,6 @@ def _case_entry(
         county=names.get(case.county_code) if case.county_code else None,
         activity=case.activity,
         text=case.text,
-        urgent=case.urgent,
         pictures=pictures,
         other_files=[f.filename for f in files if f.kind != "picture"],
     )
