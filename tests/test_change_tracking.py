@@ -1,0 +1,176 @@
+"""Every write changes the ETag of every computed view it affects (issue 15, item 5).
+
+The computed views answer 304 and serve memoized bodies while the campaign's change counter
+stands still, so a write that does not move it leaves dashboards on stale figures. Each
+write operation of the OpenAPI document is listed here with the views it affects; a new
+write operation fails `test_every_write_operation_is_listed` until it is added.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.records_helpers import (
+    CAMPAIGN,
+    CONTACT,
+    DOCUMENT,
+    NANJING,
+    case_body,
+    city_url,
+    event_body,
+    recruitment_event,
+)
+from tests.samples import png
+
+Auth = Callable[..., dict[str, str]]
+VIEWS = {
+    "deltas": {},
+    "totals": {"period": "W03"},
+    "goals": {"at": "2024-03-01T12:00:00+08:00"},
+    "compliance": {"at": "2024-03-01T12:00:00+08:00"},
+    "quality": {},
+}
+TABLE_VIEWS = frozenset({"deltas", "totals", "goals", "compliance", "quality"})
+EVENT_VIEWS = frozenset({"goals", "quality"})
+RECEIPT_VIEWS = frozenset({"compliance"})
+SNAPSHOT = city_url(NANJING, "tables/t1/periods/W03")
+
+
+@dataclass(frozen=True)
+class Write:
+    method: str
+    path: str
+    affects: frozenset[str]
+    json: Any = None
+    files: dict[str, Any] = field(default_factory=dict)
+
+
+def writes(records: dict[str, Any]) -> dict[str, Write]:
+    """operationId -> a request that changes something, and the views that must notice."""
+    case, document = records["case_id"], records["document_id"]
+    return {
+        "put_snapshot": Write(
+            "PUT", SNAPSHOT, TABLE_VIEWS, json={"values": {"fairs_total": 40, "postings_total": 9}}
+        ),
+        "import_snapshot": Write(
+            "POST",
+            city_url(NANJING, "tables/t1/imports?period=W04"),
+            TABLE_VIEWS,
+            files={"file": ("t1.csv", b"key,value\nfairs_total,50\n", "text/csv")},
+        ),
+        "create_case": Write("POST", city_url(NANJING, "cases"), RECEIPT_VIEWS, json=case_body()),
+        "update_case": Write(
+            "PATCH", city_url(NANJING, "cases", case), RECEIPT_VIEWS, json={"period": "W04"}
+        ),
+        "upload_highlight_case_attachment": Write(
+            "POST",
+            city_url(NANJING, "cases", case, "attachments"),
+            frozenset(),
+            files={"file": ("现场.png", png(), "image/png")},
+        ),
+        "put_contact": Write(
+            "PUT", city_url(NANJING, "contacts"), RECEIPT_VIEWS, json=CONTACT | {"name": "李强"}
+        ),
+        "submit_document": Write(
+            "POST", city_url(NANJING, "documents"), RECEIPT_VIEWS, json=DOCUMENT
+        ),
+        "upload_document_attachment": Write(
+            "POST",
+            city_url(NANJING, "documents", document, "attachments"),
+            frozenset(),
+            files={"file": ("报告.png", png(), "image/png")},
+        ),
+        "put_event": Write(
+            "PUT",
+            city_url(NANJING, "events", "NJ-NEW-1"),
+            EVENT_VIEWS,
+            json=event_body(start_date="2024-02-06", end_date="2024-02-06"),
+        ),
+        "post_event_batch": Write(
+            "POST",
+            city_url(NANJING, "events/batch"),
+            EVENT_VIEWS,
+            json={"items": [recruitment_event("320102", "2024-02-07", n) for n in range(2)]},
+        ),
+        "put_due_override": Write(
+            "PUT",
+            f"{CAMPAIGN}/due-overrides/W03",
+            RECEIPT_VIEWS,
+            json={"due": "2024-02-10T17:30:00+08:00", "reason": "节后顺延"},
+        ),
+        "delete_due_override": Write("DELETE", f"{CAMPAIGN}/due-overrides/W02", RECEIPT_VIEWS),
+        # Locks refuse writes; they change no figure.
+        "lock_period": Write(
+            "PUT", f"{CAMPAIGN}/periods/W05/lock", frozenset(), json={"reason": "已上报"}
+        ),
+        "unlock_period": Write("DELETE", f"{CAMPAIGN}/periods/W01/lock", frozenset()),
+        # An export reads; its job record is not campaign data.
+        "start_export_job": Write(
+            "POST", f"{CAMPAIGN}/exports/jobs", frozenset(), json={"kind": "t1.xlsx"}
+        ),
+        "issue_token": Write("POST", "/api/v1/auth/token", frozenset()),
+    }
+
+
+@pytest.fixture
+def records(client: TestClient, auth: Auth) -> dict[str, Any]:
+    """What the writes act on: a case, a document, an override and a lock to remove."""
+    admin = auth("admin")
+    steps = [
+        client.put(SNAPSHOT, json={"values": {"fairs_total": 30}}, headers=admin),
+        client.put(
+            f"{CAMPAIGN}/due-overrides/W02",
+            json={"due": "2024-02-03T17:30:00+08:00", "reason": "测试"},
+            headers=admin,
+        ),
+        client.put(f"{CAMPAIGN}/periods/W01/lock", json={"reason": "测试"}, headers=admin),
+    ]
+    case = client.post(city_url(NANJING, "cases"), json=case_body(), headers=admin)
+    document = client.post(city_url(NANJING, "documents"), json=DOCUMENT, headers=admin)
+    for response in (*steps, case, document):
+        assert response.status_code in (200, 201), response.text
+    return {"admin": admin, "case_id": case.json()["id"], "document_id": document.json()["id"]}
+
+
+def test_every_write_operation_is_listed(app: FastAPI, records: dict[str, Any]) -> None:
+    documented = {
+        operation["operationId"]
+        for path_item in app.openapi()["paths"].values()
+        for method, operation in path_item.items()
+        if method in ("put", "post", "patch", "delete")
+    }
+    assert documented == set(writes(records))
+
+
+def etags(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    tags = {}
+    for view, params in VIEWS.items():
+        response = client.get(f"{CAMPAIGN}/{view}", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        tags[view] = response.headers["etag"]
+    return tags
+
+
+FIGURE_CHANGING = sorted(
+    name for name, write in writes({"case_id": 0, "document_id": 0}).items() if write.affects
+)
+
+
+@pytest.mark.parametrize("operation", FIGURE_CHANGING)
+def test_a_write_changes_the_etag_of_every_view_it_affects(
+    client: TestClient, records: dict[str, Any], operation: str
+) -> None:
+    write = writes(records)[operation]
+    admin = records["admin"]
+    before = etags(client, admin)
+    response = client.request(
+        write.method, write.path, json=write.json, files=write.files or None, headers=admin
+    )
+    assert response.status_code < 300, response.text
+    after = etags(client, admin)
+    stale = sorted(view for view in write.affects if after[view] == before[view])
+    assert not stale, f"{operation} left these views' ETags unchanged: {stale}"
