@@ -31,12 +31,14 @@ from app.core.observability import RequestContextMiddleware
 from app.core.openapi import build_openapi
 from app.core.problems import UnexpectedErrors, install_problem_handlers
 from app.core.settings import Settings, get_settings
+from app.dashboard.router import router as dashboard_router
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
 from app.exports.router import router as exports_router
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
 from app.reporting.router import router as reporting_router
+from app.review.router import router as review_router
 
 VERSION = "0.1.0"
 GIL_SWITCH_SECONDS = 0.0005
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         regions_router,
         campaigns_router,
         reporting_router,
+        review_router,
         contacts_router,
         cases_router,
         events_router,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         briefing_router,
         exports_router,
         ops_router,
+        dashboard_router,
     ):
         app.include_router(router)
     install_docs(app)

@@ -12,11 +12,13 @@ from app.exports.jobs import ExportJob
 from app.idempotency.models import IdempotencyRecord
 from app.regions.models import Region
 from app.reporting.models import PeriodLock, SnapshotHead, SnapshotRevision
+from app.review.models import CaseReview, SnapshotReview
 
 __all__ = [
     "ApiClient",
     "Attachment",
     "Campaign",
+    "CaseReview",
     "CityContact",
     "CityContactRevision",
     "CityDocument",
@@ -32,5 +34,6 @@ __all__ = [
     "RecruitmentEventRevision",
     "Region",
     "SnapshotHead",
+    "SnapshotReview",
     "SnapshotRevision",
 ]

@@ -96,6 +96,19 @@ def writes(records: dict[str, Any]) -> dict[str, Write]:
             EVENT_VIEWS,
             json={"items": [recruitment_event("320102", "2024-02-07", n) for n in range(2)]},
         ),
+        # The review state shows beside each table in compliance.
+        "review_snapshot": Write(
+            "POST",
+            SNAPSHOT + "/review",
+            RECEIPT_VIEWS,
+            json={"decision": "return", "revision": 1, "reason": "请核实"},
+        ),
+        "review_case": Write(
+            "POST",
+            city_url(NANJING, "cases", case, "review"),
+            frozenset(),
+            json={"decision": "adopt"},
+        ),
         "put_due_override": Write(
             "PUT",
             f"{CAMPAIGN}/due-overrides/W03",

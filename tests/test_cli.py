@@ -51,6 +51,19 @@ def test_clients_create_list_disable(
     assert json.loads(capsys.readouterr().out)["disabled_at"]
 
 
+def test_a_reviewer_client_is_created_like_any_other(
+    cli_database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["clients", "create", "--name", "省厅审核", "--role", "reviewer"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert (created["role"], created["city"]) == ("reviewer", None)
+    assert created["client_id"].startswith("reviewer-province-")
+    assert main(["clients", "create", "--name", "x", "--role", "reviewer", "--city", "320100"]) == 2
+    assert "only reporters have a city" in capsys.readouterr().err
+
+
 def test_cli_errors_are_explained(cli_database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
     capsys.readouterr()

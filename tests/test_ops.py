@@ -89,6 +89,7 @@ def test_security_headers_on_every_answer(client: TestClient, auth: Auth) -> Non
         "data": client.get("/api/v1/campaigns/js-2024/totals", headers=viewer),
         "problem": client.get("/api/v1/campaigns/nope/totals", headers=viewer),
         "docs": client.get("/docs"),
+        "dashboard": client.get("/dashboard/"),
     }
     for name, answer in answers.items():
         assert answer.headers["x-content-type-options"] == "nosniff", name
@@ -98,6 +99,9 @@ def test_security_headers_on_every_answer(client: TestClient, auth: Auth) -> Non
         assert "server" not in answer.headers, name
     assert answers["data"].headers["content-security-policy"].startswith("default-src 'none'")
     assert "script-src 'self'" in answers["docs"].headers["content-security-policy"]
+    # the dashboard's own scripts and styles only: nothing inline, nothing from elsewhere
+    dashboard_policy = answers["dashboard"].headers["content-security-policy"]
+    assert "script-src 'self';" in dashboard_policy and "unsafe" not in dashboard_policy
     # what a token unlocked is never kept by a shared cache
     assert answers["problem"].headers["cache-control"] == "no-store"
     assert answers["data"].headers["cache-control"].startswith("private")

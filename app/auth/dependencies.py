@@ -73,14 +73,28 @@ async def require_admin(principal: PrincipalDep) -> Principal:
 
 
 async def require_province_reader(principal: PrincipalDep) -> Principal:
-    """Viewers and admins: province-wide raw views that cities do not get."""
+    """Viewers, reviewers and admins: province-wide raw views that cities do not get."""
     if principal.role is Role.reporter:
         raise Forbidden("this province-wide view is for viewers and administrators")
     return principal
 
 
+REVIEWING_ROLES = frozenset({Role.reviewer, Role.admin})
+
+
+async def require_reviewer(principal: PrincipalDep) -> Principal:
+    """Reviewers and admins: approve, return and reopen submissions, adopt cases."""
+    if principal.role not in REVIEWING_ROLES:
+        raise Forbidden(
+            "this needs the reviewer or admin role; "
+            f"client {principal.client_id!r} is a {principal.role.value}"
+        )
+    return principal
+
+
 AdminDep = Annotated[Principal, Depends(require_admin)]
 ProvinceReaderDep = Annotated[Principal, Depends(require_province_reader)]
+ReviewerDep = Annotated[Principal, Depends(require_reviewer)]
 
 CityCode = Annotated[
     str, Path(pattern=r"^\d{6}$", description="6-digit city code", examples=["320100"])
@@ -94,7 +108,8 @@ class CityAccess:
 
 
 def check_city(principal: Principal, city: str, *, write: bool) -> None:
-    """A reporter touches only its own city; viewers read every city; admins do anything."""
+    """A reporter touches only its own city; viewers and reviewers read every city (reviewers
+    judge through the review routes, never by writing a city's records); admins do anything."""
     if principal.role is Role.admin:
         return
     if principal.role is Role.reporter:
@@ -105,7 +120,9 @@ def check_city(principal: Principal, city: str, *, write: bool) -> None:
             )
         return
     if write:
-        raise Forbidden("viewers read; only the city itself or an administrator writes")
+        raise Forbidden(
+            f"{principal.role.value}s read; only the city itself or an administrator writes"
+        )
 
 
 async def city_reader(city: CityCode, principal: PrincipalDep) -> CityAccess:

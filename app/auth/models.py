@@ -9,6 +9,7 @@ from app.core.types import UTCDateTime, utc_now
 class Role(StrEnum):
     reporter = "reporter"
     viewer = "viewer"
+    reviewer = "reviewer"  # provincial staff: reads like a viewer, and reviews
     admin = "admin"
 
 

@@ -7,6 +7,7 @@ from app.attachments.schemas import AttachmentOut
 from app.cases.models import Activity
 from app.core.text import Multiline, Title
 from app.records.fields import PeriodId, ReceivedAt, RegionCode
+from app.review.schemas import CaseReviewOut
 
 MAX_CASE_TEXT = 10_000
 CaseText = Annotated[str, Field(min_length=1, max_length=MAX_CASE_TEXT), Multiline]
@@ -77,3 +78,4 @@ class CaseOut(BaseModel):
     received_at: datetime = Field(description="When the current revision was received")
     backdated: bool
     attachments: list[AttachmentOut]
+    review: CaseReviewOut = Field(description="The review state and the last decision on it")

@@ -23,6 +23,7 @@ from app.records.revisions import (
 )
 from app.records.scope import CityScope
 from app.reporting.locks import ensure_unlocked
+from app.review.cases import case_reviews
 
 CASE_FIELDS = ("period", "title", "text", "county", "activity", "urgent")
 NOT_NULL = frozenset(CASE_FIELDS) - {"county"}
@@ -221,6 +222,7 @@ def _id(case: HighlightCase) -> int:
 
 def cases_out(session: Session, cases: Sequence[HighlightCase]) -> list[CaseOut]:
     files = attachments_of(session, "case", [case.id for case in cases if case.id is not None])
+    reviews = case_reviews(session, cases)
     return [
         CaseOut(
             id=case.id or 0,
@@ -240,6 +242,7 @@ def cases_out(session: Session, cases: Sequence[HighlightCase]) -> list[CaseOut]
             received_at=case.received_at,
             backdated=case.backdated,
             attachments=[attachment_out(row) for row in files.get(case.id or 0, [])],
+            review=reviews[case.id or 0],
         )
         for case in cases
     ]

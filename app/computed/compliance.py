@@ -1,7 +1,8 @@
 """Deadline compliance (SPEC 2 and 5): each city × deliverable judged at an instant."""
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Literal, NotRequired, TypedDict
@@ -11,6 +12,20 @@ from app.campaigns.calendar import Deadline
 Status = Literal["on_time", "late", "missing", "not_due"]
 STATUSES: tuple[Status, ...] = ("on_time", "late", "missing", "not_due")
 ReceiptKey = tuple[str, str, str | None]  # (city, deliverable, period or None)
+ReviewState = Literal["submitted", "approved", "returned"]
+LATE_RECEIPT = "first received after the due instant"
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    """A reviewer's decision on a table snapshot, as compliance needs it."""
+
+    decision: Literal["approve", "return", "reopen"]
+    revision: int  # the revision judged
+    decided_at: datetime
+    resubmit_by: datetime | None
+    # Returns only: when the revision after the judged one (the resubmission) arrived.
+    resubmitted_at: datetime | None = None
 
 
 class Judgement(TypedDict):
@@ -28,6 +43,9 @@ class Judgement(TypedDict):
     # Tables only: how many of the table's indicators the received snapshot holds.
     indicators_reported: int | None
     indicators_expected: int | None
+    # Reviewed deliverables (tables) once received: submitted, approved or returned.
+    review_state: ReviewState | None
+    late_reason: str | None
 
 
 def judge(due: datetime, received_at: datetime | None, at: datetime) -> tuple[Status, int | None]:
@@ -39,15 +57,63 @@ def judge(due: datetime, received_at: datetime | None, at: datetime) -> tuple[St
     return ("missing", None) if at > due else ("not_due", None)
 
 
+def review_at(
+    decisions: Sequence[ReviewFact], at: datetime
+) -> tuple[ReviewState, int | None, str | None]:
+    """The review state at `at` of a received snapshot, given its decisions in order, and how
+    late (seconds, why) the city is against a return's `resubmit_by`: a return not answered
+    by a resubmission by then makes the item late. A later decision on the same revision (a
+    new return, or an approval after all) replaces the earlier return's request."""
+    seen = [d for d in decisions if d.decided_at <= at]
+    late: tuple[int, str] | None = None
+    for index, decision in enumerate(seen):
+        following = seen[index + 1] if index + 1 < len(seen) else None
+        if (
+            decision.decision != "return"
+            or decision.resubmit_by is None
+            or (following is not None and following.revision == decision.revision)
+        ):
+            continue
+        resubmitted = _seen(decision.resubmitted_at, at)
+        answered = resubmitted or at
+        if answered > decision.resubmit_by:
+            seconds = int((answered - decision.resubmit_by).total_seconds())
+            why = (
+                f"returned for correction at {decision.decided_at.isoformat()}, not "
+                f"resubmitted by {decision.resubmit_by.isoformat()}"
+                + (f" (resubmitted at {resubmitted.isoformat()})" if resubmitted else "")
+            )
+            if late is None or seconds > late[0]:
+                late = (seconds, why)
+    state: ReviewState = "submitted"
+    if seen:
+        last = seen[-1]
+        if last.decision == "approve":
+            state = "approved"
+        elif last.decision == "return" and _seen(last.resubmitted_at, at) is None:
+            state = "returned"
+    return state, *(late or (None, None))
+
+
+def _seen(instant: datetime | None, at: datetime) -> datetime | None:
+    return instant if instant is not None and instant <= at else None
+
+
 def judge_all(
     deadlines: Sequence[Deadline],
     receipts: Mapping[ReceiptKey, datetime],
     cities: Sequence[str],
     at: datetime,
     completeness: Mapping[ReceiptKey, tuple[int, int]] | None = None,
+    reviews: Mapping[ReceiptKey, Sequence[ReviewFact]] | None = None,
+    reviewed: Collection[str] = (),
 ) -> list[Judgement]:
-    """`completeness`: (reported, expected) indicators of each received table snapshot."""
+    """`completeness`: (reported, expected) indicators of each received table snapshot;
+    `reviews`: the decisions on each, whose deliverables are `reviewed` (the tables).
+    Timeliness is judged by the first receipt; a return not answered by its `resubmit_by`
+    makes an on-time item late, and `late_reason` says why an item is late."""
     complete = completeness or {}
+    decided = reviews or {}
     judgements: list[Judgement] = []
     # Instants in one zone compare without asking each for its offset (13,000 times).
     at = at.astimezone(UTC)
@@ -57,18 +123,29 @@ def judge_all(
             key = (city, deadline.deliverable, deadline.period)
             received = receipts.get(key)
             status, late_by = judge(due, received, at)
-            counted = complete.get(key) if status in ("on_time", "late") else None
+            arrived = status in ("on_time", "late")
+            counted = complete.get(key) if arrived else None
+            reasons = [LATE_RECEIPT] if status == "late" else []
+            state: ReviewState | None = None
+            if arrived and deadline.deliverable in reviewed:
+                state, resubmission_late_by, why = review_at(decided.get(key, ()), at)
+                if why is not None:
+                    reasons.append(why)
+                    if status == "on_time":
+                        status, late_by = "late", resubmission_late_by
             judgements.append(
                 {
                     "city": city,
                     "deliverable": deadline.deliverable,
                     "period": deadline.period,
                     "due": deadline.due,
-                    "received_at": received if status in ("on_time", "late") else None,
+                    "received_at": received if arrived else None,
                     "status": status,
                     "late_by_seconds": late_by,
                     "indicators_reported": counted[0] if counted else None,
                     "indicators_expected": counted[1] if counted else None,
+                    "review_state": state,
+                    "late_reason": "; ".join(reasons) or None,
                 }
             )
     return judgements

@@ -280,8 +280,10 @@ def _city_postings(result: views.GoalsResult) -> dict[str, object] | None:
     summary="Deadline compliance: every city × every deliverable",
     description="Status judged at `at` (default now): `on_time`, `late` (with how late), "
     "`missing` (due passed, nothing received) or `not_due`. A table counts as received at its "
-    "first accepted revision; weekly cases at the arrival of the third. Summaries per city "
-    "and per deliverable rank the cities." + ETAG_NOTE,
+    "first accepted revision; weekly cases at the arrival of the third. Received tables show "
+    "their `review_state`; one returned by a reviewer and not resubmitted by the date the "
+    "reviewer set is `late` (`late_reason` says why). Summaries per city and per deliverable "
+    "rank the cities." + ETAG_NOTE,
     response_model=ComplianceOut,
     responses=ERRORS,
 )

@@ -195,6 +195,15 @@ class JudgementOut(BaseModel):
         description="Tables: how many indicators the received snapshot holds (as of `as_of`)"
     )
     indicators_expected: int | None = Field(description="Tables: the table's indicators")
+    review_state: Literal["submitted", "approved", "returned"] | None = Field(
+        description="Tables once received: the review state at `at` (`submitted` until a "
+        "reviewer decides); null otherwise"
+    )
+    late_reason: str | None = Field(
+        description="Why a late item is late: its first receipt came after the due instant, "
+        "and/or it was returned and not resubmitted by the reviewer's `resubmit_by` (which "
+        "makes an item received on time late; `late_by_seconds` then counts from that date)"
+    )
 
 
 class StatusCounts(BaseModel):

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.campaigns.calendar import Period, period_of_day
 from app.cases.models import HighlightCase
+from app.computed.compliance import ReviewFact
 from app.computed.series import Report
 from app.computed.totals import IndicatorPoint
 from app.contacts.models import CityContact
@@ -26,6 +27,7 @@ from app.events.models import (
     RecruitmentEventRevision,
 )
 from app.reporting.models import SnapshotHead, SnapshotRevision
+from app.review.models import SnapshotReview
 
 
 def _rows(session: Session, query: Any) -> Sequence[Any]:
@@ -294,6 +296,49 @@ def snapshot_key_counts(
             for r in load_reports(session, campaign_id, as_of=as_of)
         }
     return {key: head.indicator_count for key, head in heads.items()}
+
+
+def snapshot_reviews(
+    session: Session, campaign_id: str, as_of: datetime | None
+) -> dict[tuple[str, str, str], list[ReviewFact]]:
+    """(city, table, period) -> its review decisions in order (those made by `as_of`), each
+    return with when the revision after the one it judged arrived: one query."""
+    resubmission = (
+        (col(SnapshotRevision.campaign_id) == col(SnapshotReview.campaign_id))
+        & (col(SnapshotRevision.city_code) == col(SnapshotReview.city_code))
+        & (col(SnapshotRevision.table_id) == col(SnapshotReview.table_id))
+        & (col(SnapshotRevision.period_id) == col(SnapshotReview.period_id))
+        & (col(SnapshotRevision.revision) == col(SnapshotReview.revision) + 1)
+        & (col(SnapshotReview.decision) == "return")
+    )
+    query = (
+        _select(
+            SnapshotReview.city_code,
+            SnapshotReview.table_id,
+            SnapshotReview.period_id,
+            SnapshotReview.decision,
+            SnapshotReview.revision,
+            SnapshotReview.decided_at,
+            SnapshotReview.resubmit_by,
+            SnapshotRevision.received_at,
+        )
+        .select_from(SnapshotReview)
+        .outerjoin(SnapshotRevision, resubmission)
+        .where(col(SnapshotReview.campaign_id) == campaign_id)
+        .order_by(col(SnapshotReview.id))
+    )
+    if as_of is not None:
+        query = query.where(col(SnapshotReview.decided_at) <= as_of)
+    facts: dict[tuple[str, str, str], list[ReviewFact]] = {}
+    for city, table, period, decision, revision, decided_at, due, resubmitted in _rows(
+        session, query
+    ):
+        if resubmitted is not None and as_of is not None and resubmitted > as_of:
+            resubmitted = None
+        facts.setdefault((city, table, period), []).append(
+            ReviewFact(decision, revision, decided_at, due, resubmitted)
+        )
+    return facts
 
 
 def contact_receipts(

@@ -43,6 +43,7 @@ from app.computed.sources import (
     snapshot_heads,
     snapshot_key_counts,
     snapshot_receipts,
+    snapshot_reviews,
 )
 from app.computed.totals import (
     IndicatorPoint,
@@ -325,12 +326,21 @@ def compliance_view(
         d for d in campaign_deadlines(session, definition) if period is None or d.period == period
     ]
     heads = snapshot_heads(session, definition.id)
+    reviews = snapshot_reviews(session, definition.id, as_of)
     return judge_all(
         deadlines,
         receipts_by_deliverable(session, definition, heads, as_of),
         chosen_cities(definition, city),
         at,
         completeness_by_deliverable(session, definition, heads, as_of),
+        reviews={
+            (code, deliverable.id, period): decisions
+            for deliverable in definition.deliverables
+            if deliverable.table is not None
+            for (code, table, period), decisions in reviews.items()
+            if table == deliverable.table
+        },
+        reviewed={d.id for d in definition.deliverables if d.table is not None},
     )
 
 

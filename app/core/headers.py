@@ -14,6 +14,14 @@ DOCS_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 DOCS_PATHS = ("/docs", "/redoc")  # also /docs-assets/… and /docs-redoc.standalone.js
+# The dashboard (app/dashboard): its own scripts, styles and images, the API it reads; no
+# inline script or style, nothing from another host.
+DASHBOARD_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+DASHBOARD_PATH = "/dashboard"
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -25,7 +33,9 @@ ALWAYS = {
 
 class SecurityHeaders(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        docs = scope["path"].startswith(DOCS_PATHS)
+        path = scope["path"]
+        docs = path.startswith(DOCS_PATHS)
+        dashboard = path == DASHBOARD_PATH or path.startswith(DASHBOARD_PATH + "/")
         authenticated = "authorization" in Headers(scope=scope)
 
         async def with_headers(message: Message) -> None:
@@ -33,7 +43,8 @@ class SecurityHeaders(HttpMiddleware):
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS.items():
                     headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else API_POLICY)
+                policy = DOCS_POLICY if docs else DASHBOARD_POLICY if dashboard else API_POLICY
+                headers.setdefault("Content-Security-Policy", policy)
                 if authenticated:
                     # Answers to a token may carry personal or unpublished data: no shared
                     # cache may keep them; a route that allows revalidation stays private.

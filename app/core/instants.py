@@ -5,10 +5,10 @@ sends one has a bug it must hear about, not an answer as of 1970-01-01T00:00:00.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 _ISO_INSTANT = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
@@ -24,4 +24,14 @@ def _iso_text(value: object) -> object:
     return value
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+def _representable(value: datetime) -> datetime:
+    # 9999-12-31T23:00-12:00 is valid ISO 8601 but past the last instant Python (and the
+    # databases) can hold in UTC: refused here rather than failing when stored.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is past the last one that can be stored") from None
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_representable)]

@@ -1,6 +1,8 @@
-"""Period locks: an administrator closes a period for every city or for one city."""
+"""What refuses writes with 423: period locks (an administrator closes a period for every
+city or for one city) and approved snapshots (a reviewer froze one city's table)."""
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -9,6 +11,11 @@ from app.campaigns.definition import CampaignDefinition
 from app.campaigns.service import campaign_periods, get_period, get_reporting_city
 from app.core.errors import Locked
 from app.reporting.models import PeriodLock
+from app.review.lookup import last_decision
+from app.review.models import SnapshotReviewState
+
+if TYPE_CHECKING:
+    from app.reporting.snapshots import SnapshotKey
 
 logger = logging.getLogger("app.locks")
 
@@ -64,6 +71,37 @@ def ensure_unlocked(
             f"({lock.reason}); ask the province to unlock it",
             extra={"locked_at": lock.set_at.isoformat(), "lock_reason": lock.reason},
         )
+
+
+def ensure_not_approved(
+    session: Session, key: "SnapshotKey", review_state: str | None, client_id: str
+) -> None:
+    """`review_state` is the one on the snapshot's head row, read (and locked) by the writer."""
+    if review_state != SnapshotReviewState.approved:
+        return
+    approval = last_decision(session, key)
+    assert approval is not None  # the decision that set the state
+    logger.warning(
+        "write refused: snapshot approved",
+        extra={
+            "campaign": key.campaign_id,
+            "period": key.period_id,
+            "city": key.city,
+            "table": key.table_id,
+            "client_id": client_id,
+            "review_id": approval.id,
+        },
+    )
+    raise Locked(
+        f"{key.table_id} {key.period_id} of {key.city} was approved (revision "
+        f"{approval.revision}) by {approval.decided_by} at {approval.decided_at.isoformat()}; "
+        "it cannot change until a reviewer reopens it",
+        extra={
+            "approved_revision": approval.revision,
+            "approved_by": approval.decided_by,
+            "approved_at": approval.decided_at.isoformat(),
+        },
+    )
 
 
 def set_lock(

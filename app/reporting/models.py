@@ -31,6 +31,10 @@ class SnapshotHead(SQLModel, table=True):
     # table's completeness without counting inside thousands of JSON documents.
     indicator_count: int = Field(default=0)
     content_sha256: str | None = Field(default=None, max_length=64)
+    # The review state (app/review): submitted, approved or returned; null before the first
+    # accepted revision. Kept here because writers lock this row anyway: it tells them at no
+    # extra cost that a reviewer approved (froze) the snapshot.
+    review_state: str | None = Field(default=None, max_length=16)
     first_received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

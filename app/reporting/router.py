@@ -47,6 +47,7 @@ from app.reporting.schemas import (
 )
 from app.reporting.snapshots import SnapshotKey, Submission, WriteOutcome, etag_of
 from app.reporting.spreadsheets import build_template
+from app.review.service import snapshot_review
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["snapshots"])
 
@@ -132,7 +133,10 @@ def _submit(
     "values changed (`unchanged` otherwise). Errors list every violation at once; warnings "
     "(sum rules, decreases) are stored and returned, or refused with `strict=true`. "
     "`dry_run=true` validates without storing. Send `Idempotency-Key` to make retries safe "
-    "and `If-Match` with the ETag you read to avoid overwriting someone else's correction.",
+    "and `If-Match` with the ETag you read to avoid overwriting someone else's correction. "
+    "A locked period, or a snapshot a reviewer approved, refuses the write with 423 until it "
+    "is unlocked or reopened; a new revision of a returned snapshot puts it back to "
+    "`submitted` for review.",
     response_model=SnapshotWriteResult,
     responses=problem_responses(401, 403, 404, 412, 422, 423),
 )
@@ -175,7 +179,7 @@ def put_snapshot(
 
 @router.get(
     SNAPSHOT_PATH,
-    summary="The current snapshot (or the one current at `as_of`)",
+    summary="The current snapshot (or the one current at `as_of`), with its review state",
     response_model=SnapshotOut,
     responses=problem_responses(401, 403, 404, 422),
 )
@@ -197,7 +201,7 @@ def get_snapshot(
     )
     revision = snapshots.require_revision(found, key)
     response.headers["ETag"] = etag_of(revision)
-    return snapshot_out(revision)
+    return snapshot_out(revision) | {"review": snapshot_review(session, key)}
 
 
 @router.get(

@@ -12,6 +12,7 @@ from app.core.text import Multiline, SingleLine
 from app.reporting.models import SnapshotRevision
 from app.reporting.snapshots import etag_of
 from app.reporting.validation import MAX_ABS_VALUE
+from app.review.schemas import SnapshotReviewOut
 
 MAX_VALUES = 200
 
@@ -72,7 +73,7 @@ class SnapshotWriteResult(BaseModel):
     warnings: list[ViolationOut]
 
 
-class SnapshotOut(BaseModel):
+class SnapshotFields(BaseModel):
     campaign: str
     city: str
     table: str
@@ -88,13 +89,20 @@ class SnapshotOut(BaseModel):
     etag: str
 
 
+class SnapshotOut(SnapshotFields):
+    review: SnapshotReviewOut = Field(
+        description="The review state now (also with `as_of`) and the last decision on it: "
+        "a returned snapshot carries the reviewer's reason and comments per indicator"
+    )
+
+
 class ValueChange(BaseModel):
     key: str
     previous: int | float | None
     current: int | float | None
 
 
-class SnapshotRevisionOut(SnapshotOut):
+class SnapshotRevisionOut(SnapshotFields):
     changes: list[ValueChange] = Field(description="What changed against the previous revision")
 
 

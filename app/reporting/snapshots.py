@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import Table as SqlTable
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from app.campaigns.calendar import Period, build_periods
@@ -23,9 +24,10 @@ from app.core.changes import mark_changed
 from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
 from app.reporting.cross_checks import cross_table_warnings, partner_tables
-from app.reporting.locks import ensure_unlocked
+from app.reporting.locks import ensure_not_approved, ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
 from app.reporting.validation import Violation, render_decimal, validate_snapshot
+from app.review.models import SnapshotReviewState
 
 WriteStatus = Literal["accepted", "accepted_with_warnings", "unchanged"]
 
@@ -75,6 +77,7 @@ class HeadState:
     content_sha256: str | None
     first_received_at: datetime | None
     updated_at: datetime | None
+    review_state: str | None
 
 
 def etag_for(revision: int, content_sha256: str) -> str:
@@ -118,6 +121,7 @@ _HEAD_STATE = (
     _HEAD.c.content_sha256,
     _HEAD.c.first_received_at,
     _HEAD.c.updated_at,
+    _HEAD.c.review_state,
 )
 _HEAD_SERIES = (  # one city's table, every period
     (_HEAD.c.campaign_id == bindparam("key_campaign"))
@@ -125,7 +129,7 @@ _HEAD_SERIES = (  # one city's table, every period
     & (_HEAD.c.table_id == bindparam("key_table"))
 )
 _HEAD_KEY = _HEAD_SERIES & (_HEAD.c.period_id == bindparam("key_period"))
-_READ_HEAD = select(*_HEAD_STATE).where(_HEAD_KEY)
+_READ_HEAD = select_columns(*_HEAD_STATE).where(_HEAD_KEY)
 _EARLIER_HEADS = select(_HEAD.c.period_id, _HEAD.c.current_values).where(
     _HEAD_SERIES & _HEAD.c.period_id.in_(bindparam("earlier", expanding=True))
 )
@@ -325,6 +329,8 @@ def submit_snapshot(
     ensure_unlocked(session, key.campaign_id, key.period_id, key.city, submission.submitted_by)
     connection = session.connection()
     head = _read_head(connection, key) if dry_run else _lock_head(connection, key)
+    if head is not None:
+        ensure_not_approved(session, key, head.review_state, submission.submitted_by)
     check_if_match(if_match, head)
 
     rules = [rule for rule in definition.rules if rule.table == target.table.id]
@@ -402,6 +408,8 @@ def _store_revision(
             "content_sha256": digest,
             "updated_at": received_at,
             "first_received_at": received_at if first is None else min(first, received_at),
+            # a new revision awaits review, whatever was decided on the one before
+            "review_state": SnapshotReviewState.submitted.value,
         },
     )
     return etag_for(revision, digest)
