@@ -30,6 +30,7 @@ from app.core.types import utc_now
 from app.main import create_app
 from app.regions.service import load_regions
 from tests import loop_guard
+from tests.browser import CHROMIUM
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -195,3 +196,14 @@ def no_blocking_io_on_the_event_loop() -> Iterator[None]:
     found = list(loop_guard.violations)
     loop_guard.violations.clear()
     assert not found, "blocking I/O on the event loop:\n" + "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; skipped without it, unless REQUIRE_BROWSER=1 (CI) fails."""
+    if not Path(CHROMIUM).exists():
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " and REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    return CHROMIUM

@@ -9,7 +9,6 @@ are skipped, unless REQUIRE_BROWSER=1 (CI) makes that a failure.
 """
 
 import math
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -38,9 +37,9 @@ from app.computed import memo
 from app.core.db import session_scope
 from app.core.settings import Settings
 from app.main import create_app
+from tests.browser import CHROMIUM_ARGS
 from tests.conftest import make_settings, prepared_engine
 from tests.live import PROJECT_ROOT, committed_token, serve_in_thread
-from tests.test_docs_browser import CHROMIUM, CHROMIUM_ARGS
 
 CAMPAIGN = "/api/v1/campaigns/js-2024"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -76,16 +75,6 @@ class Season:
 
     def period(self, week: str) -> dict[str, Any]:
         return next(p for p in self.periods if p["id"] == week)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and REQUIRE_BROWSER=1")
-        pytest.skip(message)
-    return CHROMIUM
 
 
 def credentials(engine: Engine, role: Role, city: str | None) -> tuple[str, str]:

@@ -5,8 +5,6 @@ Chromium comes from Debian (`apt-get install chromium`, done by .ci/run); withou
 test is skipped, unless REQUIRE_BROWSER=1 (CI) makes that a failure.
 """
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,32 +14,9 @@ from playwright.sync_api import ConsoleMessage, Request, sync_playwright
 
 from app.core.settings import Settings
 from app.main import create_app
+from tests.browser import CHROMIUM_ARGS
 from tests.conftest import make_settings
 from tests.live import serve_in_thread
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# What the probe of this workplace found necessary: without the background-networking
-# switches Chromium itself calls Google's hosts at start.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and REQUIRE_BROWSER=1")
-        pytest.skip(message)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
