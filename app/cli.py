@@ -13,12 +13,11 @@ from sqlalchemy import Engine
 from app.auth.models import Role
 from app.auth.service import create_client, disable_client, list_clients
 from app.campaigns.definition import DefinitionError
-from app.campaigns.service import load_campaigns
+from app.campaigns.loading import load_campaigns
 from app.core.db import create_db_engine, session_scope
 from app.core.errors import ServiceError
 from app.core.migrations import upgrade_to_head
 from app.core.settings import Settings, get_settings
-from app.regions.service import load_regions
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
@@ -28,11 +27,9 @@ def prepare_database(settings: Settings) -> Engine:
     upgrade_to_head(settings.sqlalchemy_url)
     engine = create_db_engine(settings.sqlalchemy_url)
     for session in session_scope(engine):
-        regions = load_regions(session)
         campaigns = load_campaigns(session)
     print(
-        f"database ready: {regions} region rows changed; campaigns updated: "
-        f"{', '.join(campaigns) or 'none'}",
+        f"database ready; campaigns updated: {', '.join(campaigns) or 'none'}",
         file=sys.stderr,
     )
     return engine
@@ -50,7 +47,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from app.core.observability import configure_logging
 
+    configure_logging(settings.log_level)
     engine = prepare_database(settings)
+    if settings.worker_in_serve:
+        from app.worker.loop import start_worker_thread
+
+        # In this (parent) process: one worker whatever the number of server processes.
+        start_worker_thread(settings)
     base = f"http://{args.host}:{args.port}"
     print(
         f"Spring Breeze reporting service on {base} ({args.workers} worker process"
@@ -78,7 +81,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.workers == 1:
         from app.main import create_app
 
-        configure_logging(settings.log_level)
         uvicorn.run(create_app(settings, engine), **common)
         return
     engine.dispose()
@@ -166,6 +168,58 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.problems else 0
 
 
+def _campaigns(args: argparse.Namespace, settings: Settings) -> None:
+    from app.campaigns.calendar import build_periods
+    from app.campaigns.loading import load_campaign_file
+    from app.campaigns.service import list_definitions
+
+    engine = prepare_database(settings) if args.campaigns_command == "load" else None
+    engine = engine or create_db_engine(settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        if args.campaigns_command == "load":
+            report = load_campaign_file(session, args.file)
+            documents = [
+                {
+                    "campaign": report.campaign,
+                    "changed": report.changed,
+                    "regions_changed": report.regions_changed,
+                }
+            ]
+        else:
+            documents = [
+                {
+                    "campaign": definition.id,
+                    "name": definition.name_zh,
+                    "province": definition.province,
+                    "start": definition.start.isoformat(),
+                    "end": definition.end.isoformat(),
+                    "reporting_units": len(definition.reporting_units),
+                    "tables": [table.id for table in definition.tables],
+                    "periods": len(build_periods(definition)),
+                }
+                for definition in list_definitions(session)
+            ]
+    engine.dispose()
+    for document in documents:
+        print(json.dumps(document, ensure_ascii=False))
+
+
+def _reminders(args: argparse.Namespace, settings: Settings) -> None:
+    from app.reminders.service import notification_document, run_reminders
+
+    at = datetime.fromisoformat(args.at)
+    if at.tzinfo is None:
+        raise ValueError(f"--at {args.at!r} needs an offset, e.g. 2024-02-23T15:00+08:00")
+    engine = create_db_engine(settings.sqlalchemy_url)
+    for session in session_scope(engine):
+        sent = run_reminders(session, at, campaign_id=args.campaign)
+        documents = [notification_document(row) for row in sent]
+    engine.dispose()
+    for document in documents:
+        print(json.dumps(document, ensure_ascii=False))
+    print(f"{len(documents)} notification(s) at {at.isoformat()}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--actor", default="admin", help="recorded as cli:ACTOR")
 
+    campaigns = commands.add_parser("campaigns", help="load and list campaign definitions")
+    campaign_commands = campaigns.add_subparsers(dest="campaigns_command", required=True)
+    load_campaign = campaign_commands.add_parser(
+        "load",
+        help="validate a definition file, load the regions file it names, store it (a change "
+        "that would orphan stored data is refused); restart servers to serve the change",
+    )
+    load_campaign.add_argument("file", type=Path)
+    campaign_commands.add_parser("list", help="the loaded campaigns, one JSON object each")
+
+    commands.add_parser(
+        "worker",
+        help="deliver webhooks and e-mail, send reminders (safe as several processes on "
+        "PostgreSQL; `serve` runs one inside unless WORKER_IN_SERVE=false)",
+    )
+    reminders = commands.add_parser("reminders", help="deadline reminders (催报)")
+    reminder_commands = reminders.add_subparsers(dest="reminders_command", required=True)
+    run = reminder_commands.add_parser(
+        "run", help="send what the scheduler would at an instant; prints the notifications"
+    )
+    run.add_argument(
+        "--at", required=True, help="the instant, ISO 8601 with offset (2024-02-23T15:00+08:00)"
+    )
+    run.add_argument("--campaign", help="one campaign only (default: every campaign)")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
     return parser
@@ -224,6 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _clients(args, settings)
         elif args.command == "load":
             return _load(args, settings)
+        elif args.command == "campaigns":
+            _campaigns(args, settings)
+        elif args.command == "worker":
+            from app.worker.loop import run_worker
+
+            run_worker(settings)
+        elif args.command == "reminders":
+            _reminders(args, settings)
         else:
             args.output.parent.mkdir(parents=True, exist_ok=True)
             args.output.write_text(openapi_document(), encoding="utf-8")

@@ -37,8 +37,11 @@ from app.events.router import router as events_router
 from app.exports.router import router as exports_router
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
+from app.reminders.router import router as reminders_router
 from app.reporting.router import router as reporting_router
 from app.review.router import router as review_router
+from app.stream.router import router as stream_router
+from app.webhooks.router import router as webhooks_router
 
 VERSION = "0.1.0"
 GIL_SWITCH_SECONDS = 0.0005
@@ -125,6 +128,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         computed_router,
         briefing_router,
         exports_router,
+        webhooks_router,
+        reminders_router,
+        stream_router,
         ops_router,
         dashboard_router,
     ):

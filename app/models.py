@@ -10,9 +10,12 @@ from app.documents.models import CityDocument
 from app.events.models import EventTally, RecruitmentEvent, RecruitmentEventRevision
 from app.exports.jobs import ExportJob
 from app.idempotency.models import IdempotencyRecord
+from app.outbox.models import OutboxEvent
 from app.regions.models import Region
+from app.reminders.models import Notification
 from app.reporting.models import PeriodLock, SnapshotHead, SnapshotRevision
 from app.review.models import CaseReview, SnapshotReview
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiClient",
@@ -29,6 +32,8 @@ __all__ = [
     "HighlightCase",
     "HighlightCaseRevision",
     "IdempotencyRecord",
+    "Notification",
+    "OutboxEvent",
     "PeriodLock",
     "RecruitmentEvent",
     "RecruitmentEventRevision",
@@ -36,4 +41,7 @@ __all__ = [
     "SnapshotHead",
     "SnapshotReview",
     "SnapshotRevision",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -62,7 +62,8 @@ import app.computed.views as views_module
 from app.auth.models import Role
 from app.campaigns.calendar import build_deadlines, build_periods
 from app.campaigns.definition import CampaignDefinition
-from app.campaigns.service import DEFINITIONS_DIR, get_definition, load_campaigns
+from app.campaigns.loading import load_campaigns
+from app.campaigns.service import DEFINITIONS_DIR, get_definition
 from app.cases.models import Activity
 from app.cases.schemas import CaseIn
 from app.cases.service import create_case
@@ -78,7 +79,6 @@ from app.events.service import ingest
 from app.main import create_app
 from app.records.receipt import Receipt
 from app.records.scope import resolve_scope
-from app.regions.service import load_regions
 from app.reporting import snapshots
 from bench import reference_sql
 from bench.common import (
@@ -141,7 +141,11 @@ def write_regions(path: Path, counties: dict[str, list[str]]) -> None:
 def write_definition(directory: Path, campaign: str, cities: list[str]) -> None:
     document = yaml.safe_load((DEFINITIONS_DIR / "js-2024.yaml").read_text(encoding="utf-8"))
     document.update(
-        id=campaign, name_zh="全国春风行动（基准测试）", province="400000", reporting_units=cities
+        id=campaign,
+        name_zh="全国春风行动（基准测试）",
+        province="400000",
+        regions="regions.csv",
+        reporting_units=cities,
     )
     (directory / f"{campaign}.yaml").write_text(
         yaml.safe_dump(document, allow_unicode=True), encoding="utf-8"
@@ -322,10 +326,8 @@ def load(kind: str, engine: Engine, shape: Shape, per_county_week: int) -> None:
                 cities = national_cities()
                 write_regions(workdir / "regions.csv", national_counties(cities))
                 write_definition(workdir, shape.campaign, cities)
-                load_regions(session, workdir / "regions.csv")
                 load_campaigns(session, workdir)
             else:
-                load_regions(session)
                 load_campaigns(session)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

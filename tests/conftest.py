@@ -20,7 +20,7 @@ from sqlmodel import Session
 from app.auth.models import Role
 from app.auth.service import create_client
 from app.auth.tokens import issue_access_token
-from app.campaigns.service import load_campaigns
+from app.campaigns.loading import load_campaigns
 from app.computed import memo
 from app.core.db import create_db_engine, session_scope, unit_of_work
 from app.core.deps import get_read_session, get_session
@@ -28,7 +28,6 @@ from app.core.migrations import upgrade_to_head
 from app.core.settings import Settings
 from app.core.types import utc_now
 from app.main import create_app
-from app.regions.service import load_regions
 from tests import loop_guard
 from tests.browser import CHROMIUM
 
@@ -86,7 +85,6 @@ def prepared_engine(settings: Settings) -> Iterator[Engine]:
     upgrade_to_head(settings.sqlalchemy_url)
     engine = create_db_engine(settings.sqlalchemy_url)
     for session in session_scope(engine):
-        load_regions(session)
         load_campaigns(session)
     yield engine
     engine.dispose()

@@ -242,3 +242,19 @@ def test_roles(
     patched = client.patch(f"{CASES}/{case['id']}", json={"urgent": True}, headers=headers)
     assert patched.status_code == (200 if write == 201 else write)
     assert client.get(CASES).status_code == 401
+
+
+def test_case_lists_answer_304_while_unchanged(client: TestClient, auth: Auth) -> None:
+    """The dashboard re-asks the city's cases and the urgent list on every case event; the
+    bytes are sent only when they changed."""
+    nanjing, viewer = auth("reporter", NANJING), auth("viewer")
+    client.post(city_url(NANJING, "cases"), json=case_body(urgent=True), headers=nanjing)
+    for url, headers in ((city_url(NANJING, "cases"), nanjing), (CAMPAIGN + "/urgent", viewer)):
+        first = client.get(url, headers=headers)
+        assert first.status_code == 200 and first.json()["items"]
+        etag = first.headers["etag"]
+        again = client.get(url, headers=headers | {"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        client.post(city_url(NANJING, "cases"), json=case_body(urgent=True), headers=nanjing)
+        changed = client.get(url, headers=headers | {"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
+from app.outbox.models import OutboxEvent
+from app.webhooks.models import WebhookDelivery
 from tests.records_helpers import (
     CAMPAIGN,
     CONTACT,
@@ -52,6 +55,7 @@ class Write:
 def writes(records: dict[str, Any]) -> dict[str, Write]:
     """operationId -> a request that changes something, and the views that must notice."""
     case, document = records["case_id"], records["document_id"]
+    webhook = records["webhook_id"]
     return {
         "put_snapshot": Write(
             "PUT", SNAPSHOT, TABLE_VIEWS, json={"values": {"fairs_total": 40, "postings_total": 9}}
@@ -126,12 +130,35 @@ def writes(records: dict[str, Any]) -> dict[str, Write]:
             "POST", f"{CAMPAIGN}/exports/jobs", frozenset(), json={"kind": "t1.xlsx"}
         ),
         "issue_token": Write("POST", "/api/v1/auth/token", frozenset()),
+        # Announcing and delivering changes is not a change of figures.
+        "run_reminders": Write(
+            "POST",
+            f"{CAMPAIGN}/reminders/run",
+            frozenset(),
+            json={"at": "2024-02-23T15:00:00+08:00"},
+        ),
+        "create_subscription": Write("POST", "/api/v1/webhooks", frozenset(), json=SUBSCRIPTION),
+        "delete_subscription": Write("DELETE", f"/api/v1/webhooks/{webhook}", frozenset()),
+        "enable_subscription": Write("POST", f"/api/v1/webhooks/{webhook}/enable", frozenset()),
+        "redeliver": Write(
+            "POST",
+            f"/api/v1/webhooks/{webhook}/deliveries/{records['delivery_id']}/redeliver",
+            frozenset(),
+        ),
     }
 
 
+SUBSCRIPTION = {
+    "url": "http://127.0.0.1:9/hooks",
+    "events": ["snapshot.accepted"],
+    "campaign": "js-2024",
+}
+
+
 @pytest.fixture
-def records(client: TestClient, auth: Auth) -> dict[str, Any]:
-    """What the writes act on: a case, a document, an override and a lock to remove."""
+def records(client: TestClient, auth: Auth, session: Session) -> dict[str, Any]:
+    """What the writes act on: a case, a document, an override and a lock to remove, a
+    webhook subscription with a delivery."""
     admin = auth("admin")
     steps = [
         client.put(SNAPSHOT, json={"values": {"fairs_total": 30}}, headers=admin),
@@ -144,9 +171,21 @@ def records(client: TestClient, auth: Auth) -> dict[str, Any]:
     ]
     case = client.post(city_url(NANJING, "cases"), json=case_body(), headers=admin)
     document = client.post(city_url(NANJING, "documents"), json=DOCUMENT, headers=admin)
-    for response in (*steps, case, document):
+    webhook = client.post("/api/v1/webhooks", json=SUBSCRIPTION, headers=admin)
+    for response in (*steps, case, document, webhook):
         assert response.status_code in (200, 201), response.text
-    return {"admin": admin, "case_id": case.json()["id"], "document_id": document.json()["id"]}
+    event = session.exec(select(OutboxEvent)).first()
+    assert event is not None and event.id is not None
+    delivery = WebhookDelivery(subscription_id=webhook.json()["id"], event_id=event.id)
+    session.add(delivery)
+    session.commit()
+    return {
+        "admin": admin,
+        "case_id": case.json()["id"],
+        "document_id": document.json()["id"],
+        "webhook_id": webhook.json()["id"],
+        "delivery_id": delivery.id,
+    }
 
 
 def test_every_write_operation_is_listed(app: FastAPI, records: dict[str, Any]) -> None:
@@ -169,7 +208,11 @@ def etags(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
 
 
 FIGURE_CHANGING = sorted(
-    name for name, write in writes({"case_id": 0, "document_id": 0}).items() if write.affects
+    name
+    for name, write in writes(
+        {"case_id": 0, "document_id": 0, "webhook_id": "", "delivery_id": 0}
+    ).items()
+    if write.affects
 )
 
 

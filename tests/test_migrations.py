@@ -3,11 +3,10 @@
 from alembic import command
 from sqlalchemy import text
 
-from app.campaigns.service import load_campaigns
+from app.campaigns.loading import load_campaigns
 from app.core.db import create_db_engine, session_scope
 from app.core.migrations import alembic_config, upgrade_to_head
 from app.core.settings import Settings
-from app.regions.service import load_regions
 
 BEFORE_INDICATOR_COUNT = "57c2f89cc9ea"
 
@@ -17,7 +16,6 @@ def test_existing_snapshot_heads_get_their_indicator_count(live_settings: Settin
     command.upgrade(alembic_config(url), BEFORE_INDICATOR_COUNT)
     engine = create_db_engine(url)
     for session in session_scope(engine):
-        load_regions(session)
         load_campaigns(session)
     with engine.begin() as connection:
         connection.execute(
@@ -46,7 +44,6 @@ def test_existing_snapshot_heads_await_review(live_settings: Settings) -> None:
     command.downgrade(config, BEFORE_REVIEW)  # one an earlier test took to head
     engine = create_db_engine(url)
     for session in session_scope(engine):
-        load_regions(session)
         load_campaigns(session)
     with engine.begin() as connection:
         for period, revision in (("W05", 2), ("W06", 0)):

@@ -3,10 +3,10 @@
 import pytest
 from pydantic import BaseModel
 
-from app.core.errors import InvalidInput, PreconditionFailed
+from app.core.errors import InvalidInput
 from app.core.text import Title, text_problem
 from app.records.pagination import decode_cursor, encode_cursor, next_cursor
-from app.records.revisions import check_if_match, content_sha256, field_changes
+from app.records.revisions import content_sha256, field_changes
 
 
 class Titled(BaseModel):
@@ -56,12 +56,3 @@ def test_field_changes() -> None:
     changes = field_changes({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": None})
     assert [(c.field, c.previous, c.current) for c in changes] == [("b", 2, 3)]
     assert [c.field for c in field_changes(None, {"x": 1})] == ["x"]
-
-
-def test_if_match() -> None:
-    check_if_match(None, '"r1"')
-    check_if_match('"r1"', '"r1"')
-    check_if_match('W/"r1", "r0"', '"r1"')
-    check_if_match("*", '"r1"')
-    with pytest.raises(PreconditionFailed):
-        check_if_match('"r0"', '"r1"')

@@ -3,6 +3,7 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.campaigns.service import DEFINITIONS_DIR
 from app.regions.service import counties_of, load_regions
 
 
@@ -43,5 +44,5 @@ def test_list_limit_is_bounded(client: TestClient) -> None:
 
 
 def test_loading_twice_changes_nothing(session: Session) -> None:
-    assert load_regions(session) == 0
+    assert load_regions(session, DEFINITIONS_DIR / "jiangsu-divisions-2024.csv") == 0
     assert len(counties_of(session, "320100")) == 11

@@ -1,10 +1,13 @@
 """Review (审核, issue 13 section 1): reviewers approve, return and reopen a city's tables,
 adopt, recommend and return its cases; approval freezes, compliance shows the state."""
 
+import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import docx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -402,3 +405,51 @@ def test_review_state_and_lateness_at_an_instant(
     state, late_by, why = review_at(decisions, T0 + timedelta(hours=at))
     assert (state, late_by) == expected
     assert (why is None) == (late_by is None)
+
+
+def test_the_briefing_and_the_cases_export_can_take_adopted_cases_only(
+    client: TestClient, nanjing: Headers, reviewer: Headers
+) -> None:
+    created = [
+        client.post(city_url(NANJING, "cases"), json=case_body(title=title), headers=nanjing).json()
+        for title in ("直播带岗专场", "送岗进社区", "零工市场开市")
+    ]
+    adopted, recommended, returned = (city_url(NANJING, "cases", c["id"]) for c in created)
+    assert decide(client, reviewer, adopted + "/review", decision="adopt").is_success
+    assert decide(client, reviewer, recommended + "/review", decision="recommend").is_success
+    assert decide(
+        client, reviewer, returned + "/review", decision="return", reason="请补充成效"
+    ).is_success
+
+    def highlights(**params: str) -> dict[str, Any]:
+        answer = client.get(
+            CAMPAIGN + "/briefing", params={"period": "W03", **params}, headers=reviewer
+        )
+        assert answer.status_code == 200, answer.text
+        section: dict[str, Any] = answer.json()["highlights"]
+        return section
+
+    latest = highlights()
+    assert latest["selection"] == "latest_per_city"
+    assert len(latest["cases"]) == 2  # cases_per_city, newest first, whatever the review
+    chosen = highlights(cases="adopted")
+    assert chosen["selection"] == "adopted_per_city"
+    assert {c["title"] for c in chosen["cases"]} == {"直播带岗专场", "送岗进社区"}
+    assert "经省厅采用" in chosen["text"][0]
+
+    def docx_titles(**params: str) -> list[str]:
+        answer = client.get(
+            CAMPAIGN + "/exports/cases.docx", params={"period": "W03", **params}, headers=reviewer
+        )
+        assert answer.status_code == 200, answer.text
+        paragraphs = docx.Document(io.BytesIO(answer.content)).paragraphs
+        return [p.text for p in paragraphs if re.match(r"（[一二三四五六七八九十]+）", p.text)]
+
+    assert len(docx_titles()) == 3
+    assert docx_titles(cases="adopted") == ["（一）直播带岗专场", "（二）送岗进社区"]
+    assert (
+        client.get(
+            CAMPAIGN + "/exports/cases.docx", params={"cases": "all"}, headers=reviewer
+        ).status_code
+        == 422
+    )

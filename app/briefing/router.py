@@ -16,6 +16,7 @@ from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 from app.exports.service import DOCX
+from app.review.schemas import CasesQuery
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns")
 
@@ -53,12 +54,15 @@ def get_briefing(
     period: PeriodQuery = None,
     at: At = None,
     as_of: AsOf = None,
+    cases: CasesQuery = "latest",
 ) -> Response:
     definition = get_definition(session, campaign)
     judged_at = at or utc_now()
 
     def compute() -> bytes:
-        briefing = build_briefing(session, definition.id, period=period, at=judged_at, as_of=as_of)
+        briefing = build_briefing(
+            session, definition.id, period=period, at=judged_at, as_of=as_of, cases=cases
+        )
         return briefing.model_dump_json().encode()
 
     # Without `at` the answer depends on the clock: it changes at most once a minute.
@@ -86,8 +90,11 @@ def export_briefing(
     period: PeriodQuery = None,
     at: At = None,
     as_of: AsOf = None,
+    cases: CasesQuery = "latest",
 ) -> Response:
-    briefing = build_briefing(session, campaign, period=period, at=at or utc_now(), as_of=as_of)
+    briefing = build_briefing(
+        session, campaign, period=period, at=at or utc_now(), as_of=as_of, cases=cases
+    )
     filename = f"{briefing.campaign}-briefing-{briefing.period}.docx"
     return Response(
         build_briefing_docx(briefing),

@@ -162,10 +162,10 @@ class HighlightCaseOut(BaseModel):
 
 
 class HighlightsOut(Section):
-    selection: Literal["latest_per_city"] = Field(
-        description="How the cases were chosen. `latest_per_city`: the latest non-urgent "
-        "cases of the period, at most `per_city` per city — cases adopted by the province "
-        "will replace this once adoption exists"
+    selection: Literal["latest_per_city", "adopted_per_city"] = Field(
+        description="How the cases were chosen (`cases=`): `latest_per_city`: each city's "
+        "latest non-urgent cases of the period; `adopted_per_city`: of those, only the ones "
+        "a reviewer adopted (采用) or recommended (推荐上报); at most `per_city` per city"
     )
     per_city: int
     cases: list[HighlightCaseOut]

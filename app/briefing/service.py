@@ -12,8 +12,8 @@ API's answer; this module only selects, orders and words them.
   `/goals?city=` ranks; the week's increases of `/deltas`; on-time counts of `/compliance`.
 - 报送情况: the `/compliance?at=&as_of=` items due in the period.
 - 县区招聘活动: the shortfalls of `/goals?period=P&at=&as_of=`.
-- 亮点案例: the latest non-urgent cases of the period (adoption by the province does not
-  exist yet; `selection` says so).
+- 亮点案例: each city's latest non-urgent cases of the period, or with `cases=adopted` only
+  those a reviewer adopted or recommended (by `as_of`); `selection` says which.
 """
 
 from collections.abc import Mapping, Sequence
@@ -62,6 +62,8 @@ from app.exports.cases_docx import ACTIVITY_LABELS
 from app.exports.official_docx import duration_label, instant_label, month_day, span_label
 from app.regions.service import names_of
 from app.reporting.spreadsheets import date_zh
+from app.review.cases import adopted_case_ids
+from app.review.schemas import CaseSelection
 
 SECTION_TITLES = ("总体进展", "各市情况", "报送情况", "县区招聘活动", "亮点案例")
 TOP = 3  # cities named in the text's rankings; the table has them all
@@ -85,17 +87,30 @@ class Figures:
     increases: Sequence[Delta]  # the postings indicator's deltas of the period
     judgements: Sequence[Judgement]  # every item, at `at`
     cases: Sequence[HighlightCase]
+    selection: CaseSelection
     names: Mapping[str, str]
 
 
 def build_briefing(
-    session: Session, campaign: str, *, period: str | None, at: datetime, as_of: datetime | None
+    session: Session,
+    campaign: str,
+    *,
+    period: str | None,
+    at: datetime,
+    as_of: datetime | None,
+    cases: CaseSelection = "latest",
 ) -> BriefingOut:
-    return assemble(read_figures(session, campaign, period=period, at=at, as_of=as_of))
+    return assemble(read_figures(session, campaign, period=period, at=at, as_of=as_of, cases=cases))
 
 
 def read_figures(
-    session: Session, campaign: str, *, period: str | None, at: datetime, as_of: datetime | None
+    session: Session,
+    campaign: str,
+    *,
+    period: str | None,
+    at: datetime,
+    as_of: datetime | None,
+    cases: CaseSelection = "latest",
 ) -> Figures:
     definition = get_definition(session, campaign)
     zone = definition.zone
@@ -109,9 +124,12 @@ def read_figures(
     before = [p for p in scope.periods if p.index < chosen.index]
     goal = definition.goals.postings
     county = views.goals_view(session, scope, at=at, as_of=as_of, city=None, period=chosen.id)
-    cases = _latest_cases(session, definition, chosen, as_of)
+    adopted = (
+        adopted_case_ids(session, definition.id, chosen.id, as_of) if cases == "adopted" else None
+    )
+    highlights = _latest_cases(session, definition, chosen, as_of, adopted)
     counties = {w["county"] for w in county.shortfalls}
-    case_counties = {c.county_code for c in cases if c.county_code}
+    case_counties = {c.county_code for c in highlights if c.county_code}
     return Figures(
         definition=definition,
         periods=scope.periods,
@@ -137,7 +155,8 @@ def read_figures(
         judgements=views.compliance_view(
             session, scope, at=at, as_of=as_of, city=None, period=None
         ),
-        cases=cases,
+        cases=highlights,
+        selection=cases,
         names=names_of(session, {*definition.reporting_units, *counties, *case_counties}),
     )
 
@@ -154,10 +173,15 @@ def _totals(
 
 
 def _latest_cases(
-    session: Session, definition: CampaignDefinition, period: Period, as_of: datetime | None
+    session: Session,
+    definition: CampaignDefinition,
+    period: Period,
+    as_of: datetime | None,
+    adopted: set[int] | None,
 ) -> list[HighlightCase]:
-    """Each city's latest highlight cases of the period, at most `cases_per_city`: urgent
-    reports are a track of their own and never compiled as highlights (SPEC 5)."""
+    """Each city's latest highlight cases of the period (of the `adopted` ones, if given),
+    at most `cases_per_city`: urgent reports are a track of their own and never compiled as
+    highlights (SPEC 5)."""
     query = (
         select(HighlightCase)
         .where(
@@ -169,6 +193,8 @@ def _latest_cases(
     )
     if as_of is not None:
         query = query.where(col(HighlightCase.first_received_at) <= as_of)
+    if adopted is not None:
+        query = query.where(col(HighlightCase.id).in_(adopted))
     chosen: dict[str, list[HighlightCase]] = {}
     for case in session.exec(query).all():
         taken = chosen.setdefault(case.city_code, [])
@@ -629,15 +655,17 @@ def highlights(figures: Figures) -> HighlightsOut:
         )
         for case in figures.cases
     ]
+    adopted = figures.selection == "adopted"
+    chosen = "经省厅采用的" if adopted else "各市本周报送的"
     text = (
-        f"本期选编各市本周报送的特色亮点案例，每市至多{per_city}个。"
+        f"本期选编{chosen}特色亮点案例，每市至多{per_city}个。"
         if cases
-        else "本周各市暂未报送特色亮点案例。"
+        else ("本周暂无经省厅采用的特色亮点案例。" if adopted else "本周各市暂未报送特色亮点案例。")
     )
     return HighlightsOut(
         title=SECTION_TITLES[4],
         text=[text],
-        selection="latest_per_city",
+        selection="adopted_per_city" if adopted else "latest_per_city",
         per_city=per_city,
         cases=cases,
     )

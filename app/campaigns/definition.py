@@ -4,7 +4,8 @@ A campaign (dates, reporting units, tables, rules, goals, deliverables) is data.
 file either yields a `CampaignDefinition` or fails naming the bad field.
 """
 
-from datetime import date, time
+import re
+from datetime import date, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -215,6 +217,56 @@ class Briefing(Strict):
     )
 
 
+# Weeks, days, hours, minutes and seconds only: a year or a month has no fixed length.
+_OFFSET = re.compile(
+    r"(?P<sign>[-+])?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+)
+MAX_REMINDER_OFFSET = timedelta(days=31)
+OFFSET_TEXT_LENGTH = 32  # the notification's column
+# A notification stores the deliverable's id in 32 characters.
+REMINDED_ID_LENGTH = 32
+
+
+def parse_offset(text: str) -> timedelta:
+    """An ISO 8601 duration relative to a due instant (`-PT2H30M`: 2 h 30 min before it)."""
+    match = _OFFSET.fullmatch(text)
+    if match is None or text.endswith(("P", "T")) or len(text) > OFFSET_TEXT_LENGTH:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 duration of weeks, days, hours, minutes and "
+            "seconds, e.g. -PT2H30M (before the due instant) or PT1H (after it)"
+        )
+    parts = {name: int(value or 0) for name, value in match.groupdict().items() if name != "sign"}
+    try:
+        offset = timedelta(**parts)
+    except OverflowError:
+        offset = timedelta.max
+    if offset > MAX_REMINDER_OFFSET:
+        raise ValueError(
+            f"{text!r} is more than {MAX_REMINDER_OFFSET.days} days from the due instant"
+        )
+    return -offset if match["sign"] == "-" else offset
+
+
+def _reminder_offset(text: str) -> str:
+    parse_offset(text)
+    return text  # as written: shown to people and part of each notification's key
+
+
+ReminderOffset = Annotated[
+    str,
+    AfterValidator(_reminder_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": OFFSET_TEXT_LENGTH,
+            "pattern": r"^[-+]?P(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$",
+            "examples": ["-PT2H30M", "PT1H"],
+        }
+    ),
+]
+
+
 class Deliverable(Strict):
     id: str = Field(pattern=KEY_PATTERN)
     name_zh: str
@@ -223,6 +275,12 @@ class Deliverable(Strict):
     due: date | None = None
     table: str | None = None
     min_count: int = Field(default=1, ge=1)
+    reminders: list[ReminderOffset] = Field(
+        default_factory=list,
+        description="Reminders (催报) to the cities that have not delivered, as ISO 8601 "
+        "durations from each due instant: negative before it (deadline.reminder), zero or "
+        "positive after it (deadline.missed)",
+    )
 
     @model_validator(mode="after")
     def _due_matches_schedule(self) -> "Deliverable":
@@ -231,6 +289,23 @@ class Deliverable(Strict):
         if self.schedule == "weekly" and self.due is not None:
             raise ValueError(f"deliverable {self.id}: a weekly deliverable is due per period")
         return self
+
+    @model_validator(mode="after")
+    def _distinct_reminders(self) -> "Deliverable":
+        offsets = [parse_offset(text) for text in self.reminders]
+        if len(set(offsets)) != len(offsets):
+            raise ValueError(f"deliverable {self.id}: two reminders at the same offset")
+        if self.reminders and len(self.id) > REMINDED_ID_LENGTH:
+            raise ValueError(
+                f"deliverable {self.id}: an id of more than {REMINDED_ID_LENGTH} characters "
+                "cannot have reminders"
+            )
+        return self
+
+    @property
+    def reminder_offsets(self) -> list[tuple[str, timedelta]]:
+        """(text as written, duration) of each reminder, earliest first."""
+        return sorted(((text, parse_offset(text)) for text in self.reminders), key=lambda o: o[1])
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -258,6 +333,12 @@ class CampaignDefinition(Strict):
     name_en: str
     theme_zh: str | None = None
     province: str = Field(pattern=r"^\d{6}$")
+    regions: str | None = Field(
+        default=None,
+        description="The regions file (GB/T 2260 codes; columns code, name, level, "
+        "parent_code, kind), relative to this definition; loaded with it. Without one, the "
+        "reporting units must be regions loaded already",
+    )
     start: date
     end: date
     timezone: str

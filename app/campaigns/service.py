@@ -14,11 +14,9 @@ from app.campaigns.definition import (
     DefinitionError,
     Table,
     parse_definition,
-    read_definition_file,
 )
 from app.campaigns.models import Campaign, DueOverride
 from app.core.errors import FieldError, InvalidInput, NotFound
-from app.core.types import utc_now
 from app.regions.models import Region, RegionLevel
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
@@ -26,7 +24,7 @@ DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 _parsed: dict[str, CampaignDefinition] = {}
 
 
-def _fingerprint(definition: CampaignDefinition) -> tuple[dict[str, Any], str]:
+def fingerprint(definition: CampaignDefinition) -> tuple[dict[str, Any], str]:
     document = definition.model_dump(mode="json")
     canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
     return document, hashlib.sha256(canonical).hexdigest()
@@ -48,26 +46,12 @@ def check_against_regions(session: Session, definition: CampaignDefinition) -> N
         )
 
 
-def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[str]:
-    """Load every `*.yaml` definition; returns the ids whose stored copy changed."""
-    changed = []
-    _parsed.clear()
-    for path in sorted(directory.glob("*.yaml")):
-        definition = read_definition_file(path)
-        check_against_regions(session, definition)
-        document, digest = _fingerprint(definition)
-        row = session.get(Campaign, definition.id)
-        if row is not None and row.definition_sha256 == digest:
-            continue
-        row = row or Campaign(id=definition.id, name="", definition={}, definition_sha256="")
-        row.name = definition.name_zh
-        row.definition = document
-        row.definition_sha256 = digest
-        row.loaded_at = utc_now()
-        session.add(row)
-        changed.append(definition.id)
-    session.flush()
-    return changed
+def forget_parsed(campaign_id: str | None = None) -> None:
+    """Drop this process's parsed copy (of one campaign, or all) after a load."""
+    if campaign_id is None:
+        _parsed.clear()
+    else:
+        _parsed.pop(campaign_id, None)
 
 
 def get_definition(session: Session, campaign_id: str) -> CampaignDefinition:

@@ -11,6 +11,7 @@ from app.campaigns.router import CampaignId
 from app.cases import service
 from app.cases.models import Activity
 from app.cases.schemas import CaseIn, CaseOut, CasePatch
+from app.core.conditional import conditional_json
 from app.core.deps import SessionDep
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
@@ -61,11 +62,12 @@ def create_case(
     CASES,
     summary="A city's highlight cases",
     description="Oldest first, filtered by period, county, activity and urgency; cursor "
-    "pagination (`next_cursor`).",
+    "pagination (`next_cursor`). Answers carry an `ETag`; `If-None-Match` gets `304`.",
     response_model=Page[CaseOut],
     responses=problem_responses(401, 403, 404, 422),
 )
 def list_cases(
+    request: Request,
     session: SessionDep,
     access: CityReaderDep,
     campaign: CampaignId,
@@ -75,11 +77,13 @@ def list_cases(
     urgent: bool | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[CaseOut]:
+) -> Response:
     scope = resolve_scope(session, campaign, access.city)
     where = service.CaseFilter(period, county, activity, urgent)
     rows, following = service.list_cases(session, scope, where, limit=limit, cursor=cursor)
-    return Page(items=service.cases_out(session, rows), next_cursor=following)
+    return conditional_json(
+        request, Page(items=service.cases_out(session, rows), next_cursor=following)
+    )
 
 
 @router.get(
@@ -150,20 +154,24 @@ def case_revisions(
     "/{campaign}/urgent",
     summary="Urgent reports of every city (重要舆情或突发事件)",
     description="Viewers and administrators: cases flagged urgent, newest first, as soon as "
-    "they are flagged. Cursor pagination.",
+    "they are flagged. Cursor pagination. Answers carry an `ETag`; `If-None-Match` gets "
+    "`304`.",
     response_model=Page[CaseOut],
     responses=problem_responses(401, 403, 404, 422),
 )
 def urgent_cases(
+    request: Request,
     session: SessionDep,
     principal: ProvinceReaderDep,
     campaign: CampaignId,
     city: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[CaseOut]:
+) -> Response:
     rows, following = service.urgent_cases(session, campaign, city=city, limit=limit, cursor=cursor)
-    return Page(items=service.cases_out(session, rows), next_cursor=following)
+    return conditional_json(
+        request, Page(items=service.cases_out(session, rows), next_cursor=following)
+    )
 
 
 router.include_router(

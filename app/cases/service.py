@@ -11,13 +11,15 @@ from app.attachments.service import Owner, attachments_of
 from app.campaigns.service import get_definition
 from app.cases.models import Activity, HighlightCase, HighlightCaseRevision
 from app.cases.schemas import CaseOut
+from app.core.conditional import require_match
 from app.core.errors import FieldError, InvalidInput
+from app.outbox.models import EventType
+from app.outbox.service import record_event
 from app.records.lookup import city_record
 from app.records.pagination import page_by_id
 from app.records.receipt import Receipt
 from app.records.revisions import (
     RevisionOut,
-    check_if_match,
     last_revision_of_page,
     revision_history,
 )
@@ -106,6 +108,13 @@ def create_case(
     session.add(case)
     session.flush()
     _add_revision(session, case, receipt)
+    record_event(
+        session,
+        EventType.urgent_reported if case.urgent else EventType.case_created,
+        scope.campaign_id,
+        scope.city,
+        {"case_id": case.id, "period": case.period_id, "revision": case.revision},
+    )
     return case
 
 
@@ -127,7 +136,7 @@ def update_case(
     if nulls:
         raise InvalidInput("only county may be removed (set to null)", errors=nulls)
     case = get_case(session, scope.campaign_id, scope.city, case_id, for_update=True)
-    check_if_match(if_match, etag_of(case))
+    require_match(if_match, etag_of(case), "version of the case")
     before = case_data(case)
     after = before | {k: v for k, v in changes.items() if k in CASE_FIELDS}
     if after == before:

@@ -3,11 +3,17 @@
 Past the bound a request is answered at once with 503 and Retry-After instead of joining a
 queue whose wait only grows: under a Friday burst, clients hear "come back in a second"
 within milliseconds rather than timing out after thirty.
+
+A live change stream counts only until its response starts: it then stays open for up to
+an hour, and a handful of dashboards would otherwise hold every slot. Open streams are
+bounded apart (`max_streams`, app.stream).
 """
+
+import re
 
 from prometheus_client import Counter
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.asgi import HttpMiddleware
 from app.core.observability import REGISTRY
@@ -15,6 +21,7 @@ from app.core.problems import busy_problem
 
 # Answered without touching the database or a worker thread: never shed.
 EXEMPT_PATHS = frozenset({"/healthz", "/metrics"})
+LONG_LIVED = re.compile(r"/api/v1/campaigns/[^/]+/stream")
 RETRY_AFTER_SECONDS = 1
 
 SHED = Counter(
@@ -42,7 +49,21 @@ class AdmissionControl(HttpMiddleware):
             await response(scope, receive, send)
             return
         self.in_flight += 1
+        counted = True
+
+        def leave() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.in_flight -= 1
+
+        async def leaving_when_streaming(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                leave()
+            await send(message)
+
+        long_lived = LONG_LIVED.fullmatch(scope["path"]) is not None
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, leaving_when_streaming if long_lived else send)
         finally:
-            self.in_flight -= 1
+            leave()

@@ -65,6 +65,41 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     cors_allow_origins: list[str] = Field(default_factory=list)
+
+    # Webhooks go only to these hosts (exact names or "*.suffix"), whatever a client asks:
+    # without the setting, loopback outside production and nothing in production (SSRF).
+    webhook_allowed_hosts: list[str] | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Retries: exponential from the base, each wait at most the cap, for this long in all.
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=7200.0, gt=0)
+    webhook_retry_for_seconds: float = Field(default=86_400.0, gt=0)
+    # A subscription whose every attempt has failed for this long is disabled.
+    webhook_disable_after_seconds: float = Field(default=86_400.0, gt=0)
+    # A delivery taken by a worker that died is taken again after this long.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+    # The background worker (webhooks, reminders, e-mail): `python -m app worker`, and inside
+    # `serve` unless turned off (run it apart with several PostgreSQL-backed processes).
+    worker_in_serve: bool = True
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    reminder_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # E-mail reminders to each city's contact; off without a host.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "spring-breeze@localhost"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    # The live change stream (Server-Sent Events).
+    stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # A stream ends after this long; the client reconnects with Last-Event-ID.
+    stream_max_seconds: float = Field(default=3600.0, gt=0)
+    max_streams: int = Field(default=200, ge=1, le=100_000)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -85,6 +120,12 @@ class Settings(BaseSettings):
                 "set JWT_SIGNING_KEYS and JWT_ACTIVE_KEY_ID"
             )
         return self
+
+    @property
+    def webhook_hosts(self) -> list[str]:
+        if self.webhook_allowed_hosts is not None:
+            return [host.lower() for host in self.webhook_allowed_hosts]
+        return [] if self.app_env == "production" else ["127.0.0.1", "localhost", "::1"]
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -134,7 +134,12 @@ def _build(
 ) -> service.ExportFile:
     if kind == "cases.docx":
         return service.cases_export(
-            session, storage, campaign, period=params.get("period"), city=params.get("city")
+            session,
+            storage,
+            campaign,
+            period=params.get("period"),
+            city=params.get("city"),
+            adopted_only=params.get("cases") == "adopted",
         )
     as_of = params.get("as_of")
     return service.table_export(

@@ -24,6 +24,7 @@ from app.exports.csv import csv_lines
 from app.exports.csv_views import CsvView, Lang, csv_view
 from app.exports.jobs import ExportJob, JobKind
 from app.exports.service import DOCX, XLSX, ExportValues, check_reader
+from app.review.schemas import CASE_SELECTION_HELP, CaseSelection, CasesQuery
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["exports"])
 
@@ -155,10 +156,13 @@ def export_cases(
     campaign: CampaignId,
     period: PeriodQuery = None,
     city: CityQuery = None,
+    cases: CasesQuery = "latest",
 ) -> Response:
     check_reader(principal, city)
     return _file_response(
-        service.cases_export(session, storage, campaign, period=period, city=city)
+        service.cases_export(
+            session, storage, campaign, period=period, city=city, adopted_only=cases == "adopted"
+        )
     )
 
 
@@ -199,6 +203,9 @@ class ExportJobIn(BaseModel):
     as_of: Instant | None = Field(default=None, description="xlsx only")
     values: ExportValues | None = Field(
         default=None, description="xlsx only: `cumulative` (default) or `increase` (本周新增)"
+    )
+    cases: CaseSelection | None = Field(
+        default=None, description="cases.docx only: " + CASE_SELECTION_HELP
     )
 
 

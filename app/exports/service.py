@@ -33,6 +33,7 @@ from app.exports.official_docx import span_label
 from app.exports.workbooks import CityColumn, TableFigures, city_workbook, province_workbook
 from app.regions.models import Region
 from app.regions.service import get_region, names_of
+from app.review.cases import adopted_case_ids
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The official tables' figures: cumulative (as in /totals) or the week's increase (/deltas).
@@ -145,6 +146,7 @@ def cases_export(
     period: str | None,
     city: str | None,
     urgent: bool = False,
+    adopted_only: bool = False,
 ) -> ExportFile:
     """附件3, the week's highlight cases; with `urgent`, the week's urgent reports instead
     (重要舆情/突发事件: a track of their own, never counted or compiled as highlights)."""
@@ -163,6 +165,11 @@ def cases_export(
             HighlightCase.period_id == chosen.id,
             col(HighlightCase.city_code).in_(cities),
             col(HighlightCase.urgent).is_(urgent),
+            *(
+                [col(HighlightCase.id).in_(adopted_case_ids(session, definition.id, chosen.id))]
+                if adopted_only
+                else []
+            ),
         )
         .order_by(col(HighlightCase.city_code), col(HighlightCase.id))
     ).all()

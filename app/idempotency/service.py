@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -140,3 +142,26 @@ def run_once(
         session.delete(claim)
     session.flush()
     return response
+
+
+def answer_once(
+    request: Request,
+    session: Session,
+    client_id: str,
+    key: str | None,
+    body: Any,
+    produce: Callable[[], StoredResponse],
+    *,
+    store: bool = True,
+) -> JSONResponse:
+    """The one idempotent write wrapper of the routes: the request (method, path, query and
+    `body`) is fingerprinted, `produce` runs at most once per key (`run_once`), and a replay
+    is marked `Idempotent-Replayed: true`."""
+    fingerprint = request_fingerprint(
+        request.method, request.url.path, dict(sorted(request.query_params.items())), body
+    )
+    stored = run_once(session, client_id, key, fingerprint, produce, store=store)
+    headers = dict(stored.headers)
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)

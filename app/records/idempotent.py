@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.auth.dependencies import CityAccess
-from app.idempotency.service import StoredResponse, request_fingerprint, run_once
+from app.idempotency.service import StoredResponse, answer_once
 
 
 def create_once(
@@ -29,14 +29,11 @@ def create_once(
         etag = {"ETag": document["etag"]} if "etag" in document else {}
         return StoredResponse(201, document, {"Location": location, **etag})
 
-    fingerprint = request_fingerprint(
-        request.method,
-        request.url.path,
-        dict(sorted(request.query_params.items())),
+    return answer_once(
+        request,
+        session,
+        access.principal.client_id,
+        idempotency_key,
         body.model_dump(mode="json"),
+        stored,
     )
-    answer = run_once(session, access.principal.client_id, idempotency_key, fingerprint, stored)
-    headers = dict(answer.headers)
-    if answer.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.core.errors import PreconditionFailed
 from app.records.ids import MAX_ID
 
 
@@ -69,16 +68,3 @@ def revision_history(rows: list[RevisionRow], *, after: int = 0) -> list[Revisio
             )
         previous = data
     return history
-
-
-def check_if_match(if_match: str | None, current_etag: str) -> None:
-    """412 unless `If-Match` (when sent) names the current version."""
-    if if_match is None:
-        return
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" not in tags and current_etag not in tags:
-        raise PreconditionFailed(
-            f"If-Match does not match the current version (ETag {current_etag}); read the "
-            "record again and reapply your change",
-            extra={"current_etag": current_etag},
-        )

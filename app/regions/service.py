@@ -1,4 +1,4 @@
-"""Reference regions (GB/T 2260): loading the shipped data file and querying it."""
+"""Reference regions (GB/T 2260): loading a campaign's regions file and querying them."""
 
 import csv
 from collections.abc import Collection, Sequence
@@ -9,10 +9,8 @@ from sqlmodel import Session, col, select
 from app.core.errors import InvalidInput, NotFound
 from app.regions.models import Region, RegionLevel
 
-DATA_FILE = Path(__file__).parent / "data" / "jiangsu-divisions-2024.csv"
 
-
-def read_regions_file(path: Path = DATA_FILE) -> list[Region]:
+def read_regions_file(path: Path) -> list[Region]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     regions = []
@@ -32,7 +30,7 @@ def read_regions_file(path: Path = DATA_FILE) -> list[Region]:
     return regions
 
 
-def load_regions(session: Session, path: Path = DATA_FILE) -> int:
+def load_regions(session: Session, path: Path) -> int:
     """Insert or update every region of the file; returns how many rows changed.
 
     Parents come before children in the file, and are flushed first, so foreign keys hold.
@@ -50,7 +48,13 @@ def load_regions(session: Session, path: Path = DATA_FILE) -> int:
                 session.add(current)
                 changed += 1
         session.flush()
+    if changed:
+        forget_names()
     return changed
+
+
+def forget_names() -> None:
+    _names.clear()
 
 
 def list_regions(
@@ -76,10 +80,20 @@ def get_region(session: Session, code: str) -> Region:
     return region
 
 
+# code -> name, kept for the life of the process: regions are reference data that change only
+# when a regions file is loaded (which empties it here; another process's load is seen after a
+# restart, like a changed definition). Every computed answer names its regions.
+_names: dict[str, str] = {}
+
+
 def names_of(session: Session, codes: Collection[str]) -> dict[str, str]:
     """code -> name of the given regions (unknown codes are left out)."""
-    rows = session.exec(select(Region.code, Region.name).where(col(Region.code).in_(codes)))
-    return dict(rows.all())
+    unknown = [code for code in codes if code not in _names]
+    if unknown:
+        rows = session.exec(select(Region.code, Region.name).where(col(Region.code).in_(unknown)))
+        _names.update(rows.all())
+    names = _names
+    return {code: names[code] for code in codes if code in names}
 
 
 def counties_of(session: Session, city_code: str) -> Sequence[Region]:

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.service import campaign_periods, get_period, get_reporting_city
 from app.core.errors import Locked
+from app.outbox.models import EventType
+from app.outbox.service import record_event
 from app.reporting.models import PeriodLock
 from app.review.lookup import last_decision
 from app.review.models import SnapshotReviewState
@@ -127,4 +129,12 @@ def set_lock(
     )
     session.add(row)
     session.flush()
+    if locked:
+        record_event(
+            session,
+            EventType.period_locked,
+            definition.id,
+            city,
+            {"period": period_id, "lock_id": row.id},
+        )
     return row

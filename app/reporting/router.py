@@ -28,7 +28,7 @@ from app.core.settings import MAX_IMPORT_BYTES_LIMIT, MIB
 from app.core.text import Multiline
 from app.core.types import utc_now
 from app.idempotency.header import IdempotencyKey
-from app.idempotency.service import StoredResponse, request_fingerprint, run_once
+from app.idempotency.service import StoredResponse, answer_once
 from app.regions.service import names_of
 from app.reporting import locks, snapshots
 from app.reporting.imports import check_whose, read_upload
@@ -72,13 +72,6 @@ def _write_result(key: SnapshotKey, outcome: WriteOutcome, dry_run: bool) -> dic
     ).model_dump(mode="json")
 
 
-def _respond(stored: StoredResponse) -> JSONResponse:
-    headers = dict(stored.headers)
-    if stored.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
-
-
 def _submit(
     request: Request,
     session: SessionDep,
@@ -111,19 +104,19 @@ def _submit(
         headers = {"ETag": outcome.etag} if outcome.etag else {}
         return StoredResponse(200, body, headers)
 
-    fingerprint = request_fingerprint(
-        request.method,
-        request.url.path,
-        dict(sorted(request.query_params.items())),
+    response = answer_once(
+        request,
+        session,
+        principal.client_id,
+        idempotency_key,
         fingerprint_body,
-    )
-    stored = run_once(
-        session, principal.client_id, idempotency_key, fingerprint, produce, store=not dry_run
+        produce,
+        store=not dry_run,
     )
     # Committed here, in the worker thread that did the writing, rather than by the session
     # dependency in a thread hop of its own; a failed commit still becomes an error response.
     session.commit()
-    return _respond(stored)
+    return response
 
 
 @router.put(

@@ -20,9 +20,11 @@ from app.campaigns.service import (
     get_period,
     get_table,
 )
-from app.core.changes import mark_changed
+from app.core.conditional import require_match
 from app.core.db import per_dialect
-from app.core.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
+from app.core.errors import FieldError, InvalidInput, NotFound
+from app.outbox.models import EventType
+from app.outbox.service import record_event
 from app.reporting.cross_checks import cross_table_warnings, partner_tables
 from app.reporting.locks import ensure_not_approved, ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
@@ -263,21 +265,6 @@ def partner_values(
     return {table: _decimals(values) for table, values in rows}
 
 
-def check_if_match(if_match: str | None, head: HeadState | None) -> None:
-    if if_match is None:
-        return
-    current = head_etag(head)
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if current is not None and ("*" in tags or current in tags):
-        return
-    shown = current or "none (nothing submitted yet)"
-    raise PreconditionFailed(
-        f"If-Match does not match the current revision (current ETag: {shown}); "
-        "read the snapshot again and reapply your change",
-        extra={"current_etag": current},
-    )
-
-
 def violation_error(violation: Violation) -> FieldError:
     field = f"values.{violation.keys[0]}" if len(violation.keys) == 1 else "values"
     return FieldError(
@@ -331,7 +318,7 @@ def submit_snapshot(
     head = _read_head(connection, key) if dry_run else _lock_head(connection, key)
     if head is not None:
         ensure_not_approved(session, key, head.review_state, submission.submitted_by)
-    check_if_match(if_match, head)
+    require_match(if_match, head_etag(head), "revision of the snapshot")
 
     rules = [rule for rule in definition.rules if rule.table == target.table.id]
     values, violations = validate_snapshot(
@@ -363,7 +350,19 @@ def submit_snapshot(
         return WriteOutcome(status, current + 1, values, warnings, None, None)
 
     etag = _store_revision(connection, key, head, submission, stored, digest, warnings)
-    mark_changed(session, key.campaign_id)
+    record_event(
+        session,
+        EventType.snapshot_accepted,
+        key.campaign_id,
+        key.city,
+        {
+            "table": key.table_id,
+            "period": key.period_id,
+            "revision": current + 1,
+            "status": status,
+            "received_at": submission.received_at.isoformat(),
+        },
+    )
     return WriteOutcome(status, current + 1, values, warnings, etag, submission.received_at)
 
 

@@ -5,12 +5,15 @@ a new decision (`submitted`). Decisions are kept, never changed.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.cases.models import HighlightCase
 from app.core.errors import Conflict
+from app.outbox.models import EventType
+from app.outbox.service import record_event
 from app.records.lookup import city_record
 from app.review.models import CaseDecision, CaseReview, CaseReviewState
 from app.review.schemas import (
@@ -60,6 +63,14 @@ def review_case(
     )
     session.add(row)
     session.flush()
+    if row.decision == CaseDecision.adopt:
+        record_event(
+            session,
+            EventType.case_adopted,
+            campaign_id,
+            city,
+            {"case_id": case_id, "period": case.period_id, "revision": row.revision},
+        )
     return row
 
 
@@ -141,12 +152,17 @@ def _reviewed_cases(
     return list(latest.values())
 
 
-def adopted_case_ids(session: Session, campaign: str, period: str) -> set[int]:
-    """The period's cases adopted or recommended in their current revision: what the cases
-    export and the briefing take with "adopted only"."""
+def adopted_case_ids(
+    session: Session, campaign: str, period: str, as_of: datetime | None = None
+) -> set[int]:
+    """The period's cases adopted or recommended in their current revision (by decisions
+    made by `as_of`): what the cases export and the briefing take with `cases=adopted`."""
+    conditions: list[ColumnElement[bool] | bool] = [HighlightCase.period_id == period]
+    if as_of is not None:
+        conditions.append(col(CaseReview.decided_at) <= as_of)
     return {
         decision.case_id
-        for case, decision in _reviewed_cases(session, campaign, HighlightCase.period_id == period)
+        for case, decision in _reviewed_cases(session, campaign, *conditions)
         if state_of(case, decision) in ADOPTED
     }
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.campaigns.definition import KEY_PATTERN
@@ -14,6 +15,14 @@ from app.review.models import (
     SnapshotDecision,
     SnapshotReviewState,
 )
+
+# Which highlight cases a briefing or a cases export takes.
+CaseSelection = Literal["latest", "adopted"]
+CASE_SELECTION_HELP = (
+    "`latest`: the period's latest non-urgent cases; `adopted`: only those a reviewer adopted "
+    "(采用) or recommended (推荐上报) in their current revision"
+)
+CasesQuery = Annotated[CaseSelection, Query(description=CASE_SELECTION_HELP)]
 
 MAX_COMMENTS = 200
 

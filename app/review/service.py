@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 
 from app.campaigns.definition import CampaignDefinition, Table
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.outbox.models import EventType
+from app.outbox.service import record_event
 from app.reporting.models import SnapshotHead
 from app.reporting.snapshots import SnapshotKey, resolve_target
 from app.review.lookup import decisions_of, last_decision
@@ -31,6 +33,10 @@ logger = logging.getLogger("app.review")
 
 SnapshotReviewBody = SnapshotApproveIn | SnapshotReturnIn | SnapshotReopenIn
 
+ANNOUNCED = {
+    SnapshotDecision.approve: EventType.snapshot_approved,
+    SnapshotDecision.return_: EventType.snapshot_returned,
+}
 STATE_AFTER = {
     SnapshotDecision.approve: SnapshotReviewState.approved,
     SnapshotDecision.return_: SnapshotReviewState.returned,
@@ -116,6 +122,21 @@ def review_snapshot(
     session.add(row)
     session.add(head)
     session.flush()
+    announced = ANNOUNCED.get(decision)
+    if announced is not None:
+        record_event(
+            session,
+            announced,
+            key.campaign_id,
+            key.city,
+            {
+                "table": key.table_id,
+                "period": key.period_id,
+                "revision": row.revision,
+                "review_id": row.id,
+                "reason": row.reason,
+            },
+        )
     logger.info(
         "snapshot %s",
         {"approve": "approved", "return": "returned", "reopen": "reopened"}[decision.value],

@@ -1,6 +1,7 @@
 /* The dashboard: 全省总览 at /dashboard/, 城市 at /dashboard/city/{code}. Every figure is
-   an answer of the public API, shown as the API gives it; the page keeps it current by
-   conditional polling (ETags) until the service has a change stream. */
+   an answer of the public API, shown as the API gives it. The page keeps it current through
+   the live change stream: each event re-asks the views (conditionally, with their ETags);
+   while the stream is down it polls every second instead. */
 (function () {
   'use strict';
 
@@ -9,8 +10,13 @@
   const api = SB.api;
   const h = ui.h;
   const byId = ui.byId;
-  const POLL_MS = 1000;
-  const LIST_EVERY_TICKS = 5; // lists without ETags (cases, urgent reports): every 5 s
+  const POLL_MS = 1000; // until the stream is up, and whenever it is down
+  // Beside the stream: what no event announces (the events registry, contacts and reports,
+  // a deadline passing) still shows within this long.
+  const BESIDE_STREAM_MS = 10000;
+  const LIST_EVERY_TICKS = 5; // lists without ETags (cases, urgent reports): every 5 ticks
+  const CASE_EVENT = /^(case|urgent)\./;
+  const VIEW_EVENT = /^(snapshot|period|deadline)\./;
   const CASES_LIMIT = 1000;
   const URGENT_LIMIT = 20;
   const ROLE_NAMES = { viewer: '查看者', reviewer: '审核员', admin: '管理员', reporter: '城市报送' };
@@ -28,6 +34,8 @@
     meta: null,
     resources: {},
     poller: null,
+    stream: null,
+    live: null, // 'stream' or 'polling'
     painted: false,
     renders: 0,
     expiryTimer: null,
@@ -284,11 +292,15 @@
     showSignIn('已退出登录。');
   }
 
-  /* Data: the resources of the page, polled */
+  /* Data: the resources of the page, refreshed when the stream announces a change */
 
   function stopData() {
     if (state.poller) state.poller.stop();
+    if (state.stream) state.stream.stop();
     state.poller = null;
+    state.stream = null;
+    state.live = null;
+    delete document.documentElement.dataset.live;
   }
 
   function startData() {
@@ -303,7 +315,10 @@
         goals: new R(c + '/goals' + qs({ as_of: q.as_of, at: q.at })),
         deltas: new R(c + '/deltas' + qs({ table: goal.table, indicator: goal.indicator, as_of: q.as_of })),
         compliance: new R(c + '/compliance' + qs({ as_of: q.as_of, at: q.at })),
-        urgent: new R(c + '/urgent' + qs({ limit: URGENT_LIMIT }), { everyTicks: LIST_EVERY_TICKS }),
+        urgent: new R(c + '/urgent' + qs({ limit: URGENT_LIMIT }), {
+          conditional: false,
+          everyTicks: LIST_EVERY_TICKS,
+        }),
       };
     } else {
       const city = state.route.city;
@@ -312,6 +327,7 @@
         deltas: new R(c + '/deltas' + qs({ city: city, as_of: q.as_of })),
         compliance: new R(c + '/compliance' + qs({ city: city, as_of: q.as_of, at: q.at })),
         cases: new R(c + '/cities/' + city + '/cases' + qs({ limit: CASES_LIMIT }), {
+          conditional: false,
           everyTicks: LIST_EVERY_TICKS,
         }),
       };
@@ -319,6 +335,32 @@
     if (state.route.page === 'overview') renderFocusDependent();
     state.poller = new api.Poller(Object.values(state.resources), onChange, onStatus, POLL_MS);
     state.poller.start();
+    state.stream = new api.ChangeStream(c, onEvent, onLiveMode);
+    state.stream.start();
+  }
+
+  /* An announced change: the views are asked again (each answers 304 if it did not change);
+     the lists, which have no ETags, only for a case's events. */
+  function onEvent(event) {
+    if (!state.poller) return;
+    const known = event && (CASE_EVENT.test(event.type) || VIEW_EVENT.test(event.type));
+    const lists = !known || CASE_EVENT.test(event.type);
+    state.poller.refresh(Object.values(state.resources).filter((r) => r.conditional || lists));
+  }
+
+  function onLiveMode(mode) {
+    if (!state.poller) return;
+    state.live = mode;
+    document.documentElement.dataset.live = mode;
+    if (mode === 'stream') {
+      state.poller.setInterval(BESIDE_STREAM_MS);
+      // What changed between the views' last answers and the stream's starting point (the
+      // lists follow at the next tick).
+      state.poller.refresh(Object.values(state.resources).filter((r) => r.conditional));
+    } else {
+      state.poller.setInterval(POLL_MS);
+    }
+    showConnected(state.connected !== false);
   }
 
   function nameOf(resource) {
@@ -379,13 +421,17 @@
 
   function setConnected(ok) {
     if (ok === state.connected) return;
+    showConnected(ok);
+  }
+
+  function showConnected(ok) {
     state.connected = ok;
     const element = byId('live-status');
     if (ok === null) {
       element.textContent = '未连接';
       element.className = 'live-status stale';
     } else if (ok) {
-      element.textContent = '实时更新中';
+      element.textContent = state.live === 'stream' ? '实时推送中' : '实时更新中（每秒检查）';
       element.className = 'live-status';
     } else {
       element.textContent = '连接中断，正在重试';

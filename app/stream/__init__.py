@@ -1,0 +1,1 @@
+"""The live change stream: Server-Sent Events read from the outbox."""

@@ -1,0 +1,1 @@
+"""The background worker: webhook fan-out and delivery, reminders, e-mail."""
