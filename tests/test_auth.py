@@ -55,6 +55,14 @@ def test_a_wrong_secret_is_invalid_client(
     assert token(client, "nobody", "whatever").status_code == 401
 
 
+@pytest.mark.parametrize("impossible", ["\x00\U000c146d", "南京", "a b", "x" * 64 + "y"])
+def test_an_id_no_client_can_have_is_invalid_client(client: TestClient, impossible: str) -> None:
+    """Found by the fuzzer: a NUL in client_id was a 500 on PostgreSQL."""
+    response = token(client, impossible, "whatever")
+    assert response.status_code in (401, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_an_unsupported_grant_is_refused(client: TestClient, new_client: NewClient) -> None:
     client_id, secret = new_client("viewer")
     response = client.post(

@@ -42,6 +42,21 @@ def test_the_shipped_definition_has_both_tables_complete() -> None:
         (lambda d: d.update(end="2024-01-01"), "end is before start"),
         (lambda d: d["deliverables"][0].pop("due"), "needs `due`"),
         (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d["deliverables"][0].pop("source"), "deliverables.0.source"),
+        (lambda d: d["deliverables"][1].pop("table"), "`table` goes with source: table"),
+        (
+            lambda d: d["deliverables"][0].update(table="t1"),
+            "deliverable contacts: `table` goes with source: table",
+        ),
+        (
+            lambda d: d["deliverables"][4].pop("document_kind"),
+            "`document_kind` goes with source: document",
+        ),
+        (lambda d: d["deliverables"][1].update(min_count=2), "`min_count` is for source: cases"),
+        (
+            lambda d: d["quality"]["events_indicator"].update(key="ghost"),
+            "quality.events_indicator: unknown indicator t1.ghost",
+        ),
     ],
 )
 def test_a_bad_definition_is_refused_naming_the_field(mutate: Any, expected: str) -> None:

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.campaigns.definition import DefinitionError
-from app.campaigns.loading import load_campaign_file
+from app.campaigns.loading import load_campaign_file, load_campaigns
+from app.campaigns.models import Campaign
 from app.cli import main
 from app.core.settings import get_settings
 
@@ -103,11 +104,17 @@ def test_another_province_runs_end_to_end(client: TestClient, session: Session, 
     assert postings["total"] == 1200 and postings["missing_names"] == ["芜湖市"]
     goals = client.get(CAMPAIGN + "/goals", headers=viewer).json()
     assert (goals["postings"]["target"], goals["postings"]["actual"]) == (50000, 1200)
+    # its deliverable `summary` is satisfied by a document of kind final_summary
+    summary = {"kind": "final_summary", "title": "活动总结", "text": "一、总体情况……"}
+    filed = client.post(CAMPAIGN + f"/cities/{HEFEI}/documents", json=summary, headers=hefei)
+    assert filed.status_code == 201, filed.text
     compliance = client.get(CAMPAIGN + "/compliance", headers=viewer).json()
     items = {(i["city"], i["deliverable"], i["period"]): i["status"] for i in compliance["items"]}
     assert items[(HEFEI, "hiring", "W02")] == "late"  # received now, due in 2025
     assert items[(WUHU, "hiring", "W02")] == "missing"
-    assert {deliverable for _, deliverable, _ in items} == {"contacts", "hiring", "final_summary"}
+    assert items[(HEFEI, "summary", None)] == "late"  # received now, due in 2025
+    assert items[(WUHU, "summary", None)] == "missing"
+    assert {deliverable for _, deliverable, _ in items} == {"contacts", "hiring", "summary"}
 
     workbook = client.get(
         CAMPAIGN + "/exports/hiring.xlsx", params={"period": "W02"}, headers=viewer
@@ -147,3 +154,20 @@ def test_a_change_that_would_orphan_stored_data_is_refused(
     with pytest.raises(DefinitionError, match="period W02"):
         load(end="2025-02-06")
     load(name_zh="2025年安徽春风行动", reporting_units=[HEFEI])  # Wuhu stored nothing
+
+
+def test_a_definition_stored_by_an_older_version_is_replaced(session: Session) -> None:
+    """Upgrading: the stored copy was written before deliverables named their `source`; the
+    shipped file replaces it (the orphan check reads the records, not the old copy)."""
+    row = session.get(Campaign, "js-2024")
+    assert row is not None
+    old = dict(row.definition)
+    old["deliverables"] = [
+        {k: v for k, v in d.items() if k not in ("source", "document_kind")}
+        for d in old["deliverables"]
+    ]
+    row.definition, row.definition_sha256 = old, "written-by-an-older-version"
+    session.add(row)
+    session.flush()
+    assert load_campaigns(session) == ["js-2024"]
+    assert row.definition["deliverables"][0]["source"] == "contacts"

@@ -204,6 +204,15 @@ class IndicatorRef(Strict):
     key: str
 
 
+class Quality(Strict):
+    """The /quality view's cross-check of a table against the recruitment-event registry."""
+
+    events_indicator: IndicatorRef = Field(
+        description="The table column that counts the recruitment events the city held; "
+        "compared per week with the events it registered"
+    )
+
+
 class Briefing(Strict):
     """The weekly briefing (简报, SPEC 9)."""
 
@@ -267,13 +276,22 @@ ReminderOffset = Annotated[
 ]
 
 
+DeliverableSource = Literal["table", "cases", "contacts", "document"]
+
+
 class Deliverable(Strict):
     id: str = Field(pattern=KEY_PATTERN)
     name_zh: str
     name_en: str
     schedule: Literal["once", "weekly"]
     due: date | None = None
+    source: DeliverableSource = Field(
+        description="What satisfies it: a snapshot of `table`; `min_count` highlight cases of "
+        "the period (urgent reports never count); the city's contacts; a document of "
+        "`document_kind`"
+    )
     table: str | None = None
+    document_kind: str | None = Field(default=None, pattern=KEY_PATTERN)
     min_count: int = Field(default=1, ge=1)
     reminders: list[ReminderOffset] = Field(
         default_factory=list,
@@ -281,6 +299,18 @@ class Deliverable(Strict):
         "durations from each due instant: negative before it (deadline.reminder), zero or "
         "positive after it (deadline.missed)",
     )
+
+    @model_validator(mode="after")
+    def _source_is_complete(self) -> "Deliverable":
+        if (self.source == "table") != (self.table is not None):
+            raise ValueError(f"deliverable {self.id}: `table` goes with source: table, only")
+        if (self.source == "document") != (self.document_kind is not None):
+            raise ValueError(
+                f"deliverable {self.id}: `document_kind` goes with source: document, only"
+            )
+        if self.min_count != 1 and self.source != "cases":
+            raise ValueError(f"deliverable {self.id}: `min_count` is for source: cases")
+        return self
 
     @model_validator(mode="after")
     def _due_matches_schedule(self) -> "Deliverable":
@@ -354,6 +384,7 @@ class CampaignDefinition(Strict):
     )
     goals: Goals
     deliverables: list[Deliverable]
+    quality: Quality | None = None
     briefing: Briefing = Field(default_factory=Briefing)
 
     @field_validator("timezone")
@@ -396,6 +427,12 @@ class CampaignDefinition(Strict):
         for ref in self.briefing.indicators:
             if ref.table not in tables or tables[ref.table].indicator(ref.key) is None:
                 raise ValueError(f"briefing.indicators: unknown indicator {ref.table}.{ref.key}")
+        if self.quality is not None:
+            ref = self.quality.events_indicator
+            if ref.table not in tables or tables[ref.table].indicator(ref.key) is None:
+                raise ValueError(
+                    f"quality.events_indicator: unknown indicator {ref.table}.{ref.key}"
+                )
         deliverables = {d.id: d for d in self.deliverables}
         for deliverable in self.deliverables:
             if deliverable.table is not None and deliverable.table not in tables:

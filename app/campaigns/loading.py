@@ -59,9 +59,8 @@ def load_campaign_file(session: Session, path: Path) -> LoadReport:
     if row is not None and row.definition_sha256 == digest:
         return LoadReport(definition.id, False, regions_changed)
     if row is not None:
-        orphans = orphaned_data(
-            session, CampaignDefinition.model_validate(row.definition), definition
-        )
+        # Only the stored records are compared: the stored copy may be of an older schema.
+        orphans = orphaned_data(session, definition)
         if orphans:
             raise DefinitionError(
                 f"{path.name}: refused, stored data would be orphaned: " + "; ".join(orphans)
@@ -82,11 +81,9 @@ def _missing(kind: str, used: Iterable[str], kept: set[str]) -> list[str]:
     return [f"{kind} {', '.join(gone)} still has stored records"] if gone else []
 
 
-def orphaned_data(
-    session: Session, stored: CampaignDefinition, new: CampaignDefinition
-) -> list[str]:
+def orphaned_data(session: Session, new: CampaignDefinition) -> list[str]:
     """What the stored records of the campaign use that `new` no longer defines."""
-    campaign = stored.id
+    campaign = new.id
     heads = session.exec(
         select(
             SnapshotHead.city_code,

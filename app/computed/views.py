@@ -272,21 +272,21 @@ def receipts_by_deliverable(
     cases = case_receipt_times(session, definition.id, as_of)
     receipts: dict[ReceiptKey, datetime] = {}
     for deliverable in definition.deliverables:
-        if deliverable.table is not None:
+        if deliverable.source == "table":
             for (city, table, period), first in snapshots.items():
                 if table == deliverable.table:
                     receipts[(city, deliverable.id, period)] = first
-        elif deliverable.id == "contacts":
+        elif deliverable.source == "contacts":
             for city, first in contacts.items():
                 receipts[(city, deliverable.id, None)] = first
-        elif deliverable.schedule == "weekly":
+        elif deliverable.source == "cases":
             for (city, period), times in cases.items():
                 nth = nth_receipt(times, deliverable.min_count)
                 if nth is not None:
                     receipts[(city, deliverable.id, period)] = nth
         else:
             for (city, kind), first in documents.items():
-                if kind == deliverable.id:
+                if kind == deliverable.document_kind:
                     receipts[(city, deliverable.id, None)] = first
     return receipts
 
@@ -398,27 +398,7 @@ def quality_view(
 ) -> tuple[list[FairsCheck], list[OpenWarning]]:
     definition = scope.definition
     cities = chosen_cities(definition, city)
-    fairs_table = definition.goals.postings.table
-    reports = load_reports(
-        session,
-        definition.id,
-        tables=[fairs_table],
-        cities=[city] if city else None,
-        as_of=as_of,
-    )
-    fairs = {
-        (d.city, d.period): d
-        for d in compute_deltas(build_series(reports, scope.order), scope.order)
-        if d.indicator == FAIRS_INDICATOR
-    }
-    registered: Counter[tuple[str, str]] = Counter()
-    for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
-        registered[(facts.city, facts.period)] += count
-    checks = [
-        _fairs_check(c, p, fairs.get((c, p)), registered, scope.periods)
-        for c, p in sorted(set(fairs) | set(registered), key=lambda k: (k[0], scope.order[k[1]]))
-        if c in cities
-    ]
+    checks = _events_checks(session, scope, as_of=as_of, city=city, cities=cities)
     cross_tables = sorted({t for rule in definition.cross_rules for t in rule.tables})
     if as_of is None:
         rows = current_warnings(session, definition.id)
@@ -451,6 +431,42 @@ def quality_view(
     return checks, warnings
 
 
+def _events_checks(
+    session: Session,
+    scope: Scope,
+    *,
+    as_of: datetime | None,
+    city: str | None,
+    cities: Sequence[str],
+) -> list[FairsCheck]:
+    """The table's events column against the registered events, per city and week (none
+    when the definition names no such column)."""
+    definition = scope.definition
+    if definition.quality is None:
+        return []
+    column = definition.quality.events_indicator
+    reports = load_reports(
+        session,
+        definition.id,
+        tables=[column.table],
+        cities=[city] if city else None,
+        as_of=as_of,
+    )
+    fairs = {
+        (d.city, d.period): d
+        for d in compute_deltas(build_series(reports, scope.order), scope.order)
+        if d.indicator == column.key
+    }
+    registered: Counter[tuple[str, str]] = Counter()
+    for facts, count in event_counts(session, definition.id, as_of, scope.periods).items():
+        registered[(facts.city, facts.period)] += count
+    return [
+        _fairs_check(c, p, fairs.get((c, p)), registered, scope.periods)
+        for c, p in sorted(set(fairs) | set(registered), key=lambda k: (k[0], scope.order[k[1]]))
+        if c in cities
+    ]
+
+
 def _cross_warnings(definition: CampaignDefinition, reports: Sequence[Report]) -> list[OpenWarning]:
     """The cross rules broken by `reports`, each on the later received of its tables' reports:
     the write that would have returned it."""
@@ -467,7 +483,3 @@ def _cross_warnings(definition: CampaignDefinition, reports: Sequence[Report]) -
                 for v in cross_table_warnings(definition, report.table, known)
             ]
     return found
-
-
-# T1's recruitment events column, compared with the event registry.
-FAIRS_INDICATOR = "fairs_total"

@@ -205,9 +205,10 @@ def cases_export(
 
 
 def _weekly_cases(definition: CampaignDefinition) -> Deliverable | None:
-    """The weekly deliverable that is not a table: the highlight cases (as in /compliance)."""
+    """The highlight cases a city owes each week (as in /compliance)."""
     return next(
-        (d for d in definition.deliverables if d.schedule == "weekly" and d.table is None), None
+        (d for d in definition.deliverables if d.schedule == "weekly" and d.source == "cases"),
+        None,
     )
 
 
