@@ -22,12 +22,11 @@ from app.attachments.sniff import FILE_TYPES
 from app.attachments.storage import StorageDep
 from app.attachments.upload import UploadLimits, receive_file
 from app.auth.dependencies import CityReaderDep, CityWriterDep
-from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep, SettingsDep
+from app.core.params import MAX_ID, CampaignId, RowId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.settings import MAX_UPLOAD_BYTES_LIMIT, MIB
-from app.records.ids import MAX_ID, RowId
 
 UPLOAD_BODY: dict[str, Any] = {
     "required": True,

@@ -7,11 +7,10 @@ from app.auth.dependencies import PrincipalDep
 from app.briefing.docx import build_briefing_docx
 from app.briefing.schemas import BriefingOut
 from app.briefing.service import build_briefing
-from app.campaigns.router import CampaignId
 from app.campaigns.service import get_definition
 from app.computed.memo import cached_view
-from app.computed.router import AsOf, At, PeriodQuery
 from app.core.deps import SessionDep
+from app.core.params import AsOf, At, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
@@ -51,7 +50,7 @@ def get_briefing(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    period: PeriodQuery = None,
+    period: PeriodFilter = None,
     at: At = None,
     as_of: AsOf = None,
     cases: CasesQuery = "latest",
@@ -87,7 +86,7 @@ def export_briefing(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    period: PeriodQuery = None,
+    period: PeriodFilter = None,
     at: At = None,
     as_of: AsOf = None,
     cases: CasesQuery = "latest",

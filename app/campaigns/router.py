@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body
 
 from app.auth.dependencies import AdminDep, CityReaderDep
 from app.campaigns import service
@@ -16,15 +16,12 @@ from app.campaigns.schemas import (
     TableCatalogue,
 )
 from app.core.deps import SessionDep
+from app.core.params import CampaignId, ItemId, TableId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.regions.models import RegionPublic
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["campaigns"])
-
-CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", examples=["js-2024"])]
-TableId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["t1"])]
-ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,32}$", examples=["W04", "stage_report"])]
 
 
 @router.get(

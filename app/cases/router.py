@@ -3,21 +3,20 @@ province-wide urgent list."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from app.attachments.router import attachment_router
 from app.auth.dependencies import CityReaderDep, CityWriterDep, ProvinceReaderDep
-from app.campaigns.router import CampaignId
 from app.cases import service
 from app.cases.models import Activity
 from app.cases.schemas import CaseIn, CaseOut, CasePatch
 from app.core.conditional import conditional_json
 from app.core.deps import SessionDep
+from app.core.params import MAX_ID, CampaignId, CaseId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.idempotency.header import IdempotencyKey
 from app.records.idempotent import create_once
-from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
@@ -26,7 +25,6 @@ from app.records.scope import resolve_scope
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["cases"])
 
 CASES = "/{campaign}/cities/{city}/cases"
-CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's id")]
 
 
 @router.post(
@@ -71,7 +69,7 @@ def list_cases(
     session: SessionDep,
     access: CityReaderDep,
     campaign: CampaignId,
-    period: Annotated[str | None, Query(pattern=r"^W\d{2}$")] = None,
+    period: PeriodFilter = None,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     activity: Activity | None = None,
     urgent: bool | None = None,

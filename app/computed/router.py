@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import PrincipalDep
 from app.campaigns.definition import Indicator, Table
-from app.campaigns.router import CampaignId
 from app.campaigns.service import get_definition
 from app.computed import views
 from app.computed.compliance import summarize
@@ -30,21 +29,14 @@ from app.computed.schemas import (
     TotalsOut,
 )
 from app.core.deps import SessionDep
-from app.core.instants import Instant
 from app.core.numbers import json_number
+from app.core.params import AsOf, At, CampaignId, CityFilter, PeriodFilter, TableFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["computed"])
 
-TableQuery = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["t1"])]
-CityQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])]
-PeriodQuery = Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])]
-AsOf = Annotated[
-    Instant | None,
-    Query(description="Answer from the data as it stood at this instant (revision history)"),
-]
 ERRORS = problem_responses(401, 403, 404, 422)
 ETAG_NOTE = (
     " Answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not "
@@ -66,8 +58,8 @@ def get_deltas(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    table: TableQuery = None,
-    city: CityQuery = None,
+    table: TableFilter = None,
+    city: CityFilter = None,
     indicator: Annotated[str | None, Query(max_length=64)] = None,
     as_of: AsOf = None,
 ) -> Response:
@@ -101,8 +93,8 @@ def get_totals(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    table: TableQuery = None,
-    period: PeriodQuery = None,
+    table: TableFilter = None,
+    period: PeriodFilter = None,
     as_of: AsOf = None,
 ) -> Response:
     definition = get_definition(session, campaign)
@@ -159,12 +151,6 @@ def _day_bucket(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M")
 
 
-At = Annotated[
-    Instant | None,
-    Query(description="Judge as of this instant (default: now)"),
-]
-
-
 @router.get(
     "/{campaign}/goals",
     summary="Goal tracking: job postings and recruitment events per county and week",
@@ -184,8 +170,8 @@ def get_goals(
     campaign: CampaignId,
     at: At = None,
     as_of: AsOf = None,
-    city: CityQuery = None,
-    period: PeriodQuery = None,
+    city: CityFilter = None,
+    period: PeriodFilter = None,
 ) -> Response:
     definition = get_definition(session, campaign)
     judged_at = at or utc_now()
@@ -294,8 +280,8 @@ def get_compliance(
     campaign: CampaignId,
     at: At = None,
     as_of: AsOf = None,
-    city: CityQuery = None,
-    period: PeriodQuery = None,
+    city: CityFilter = None,
+    period: PeriodFilter = None,
 ) -> Response:
     definition = get_definition(session, campaign)
     judged_at = at or utc_now()
@@ -344,7 +330,7 @@ def get_quality(
     principal: PrincipalDep,
     campaign: CampaignId,
     as_of: AsOf = None,
-    city: CityQuery = None,
+    city: CityFilter = None,
 ) -> Response:
     definition = get_definition(session, campaign)
 

@@ -5,13 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from app.auth.dependencies import CityReaderDep, CityWriterDep
-from app.campaigns.router import CampaignId
 from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactWriteResult
 from app.core.deps import SessionDep
+from app.core.params import MAX_ID, CampaignId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
-from app.records.ids import MAX_ID
 from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
 from app.records.scope import resolve_scope

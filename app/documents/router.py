@@ -6,8 +6,8 @@ from fastapi import APIRouter, Body, Path, Request, Response
 
 from app.attachments.router import attachment_router
 from app.auth.dependencies import CityReaderDep, CityWriterDep
-from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep
+from app.core.params import MAX_ID, CampaignId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.documents import service
@@ -15,7 +15,6 @@ from app.documents.models import DocumentKind
 from app.documents.schemas import DocumentIn, DocumentOut
 from app.idempotency.header import IdempotencyKey
 from app.records.idempotent import create_once
-from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.records.receipt import receipt_of
 from app.records.scope import resolve_scope

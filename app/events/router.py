@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import CityReaderDep, CityWriterDep
-from app.campaigns.router import CampaignId
 from app.core.deps import SessionDep
+from app.core.params import MAX_ID, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.settings import MAX_BATCH_BODY_BYTES
@@ -24,7 +24,6 @@ from app.events.schemas import (
     EventOut,
     EventWriteResult,
 )
-from app.records.ids import MAX_ID
 from app.records.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.records.receipt import receipt_of
 from app.records.revisions import RevisionOut
@@ -140,7 +139,7 @@ def list_events(
     session: SessionDep,
     access: CityReaderDep,
     campaign: CampaignId,
-    period: Annotated[str | None, Query(pattern=r"^W\d{2}$")] = None,
+    period: PeriodFilter = None,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     mode: Mode | None = None,
     category: Category | None = None,

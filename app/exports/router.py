@@ -10,12 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.storage import StorageDep
 from app.auth.dependencies import PrincipalDep, ProvinceReaderDep
-from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition
 from app.computed import views
-from app.computed.router import AsOf, At, CityQuery, PeriodQuery, TableQuery
 from app.core.deps import SessionDep
 from app.core.instants import Instant
+from app.core.params import (
+    PERIOD_PATTERN,
+    AsOf,
+    At,
+    CampaignId,
+    CityFilter,
+    PeriodFilter,
+    TableFilter,
+    TableId,
+)
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
@@ -69,9 +77,9 @@ def export_table(
     principal: PrincipalDep,
     campaign: CampaignId,
     table: TableId,
-    period: PeriodQuery = None,
+    period: PeriodFilter = None,
     as_of: AsOf = None,
-    city: CityQuery = None,
+    city: CityFilter = None,
     values: Annotated[
         ExportValues,
         Query(description="`cumulative` figures (as `/totals`) or the week's `increase`"),
@@ -110,9 +118,9 @@ def export_csv(
     principal: PrincipalDep,
     campaign: CampaignId,
     view: Annotated[CsvView, Path()],
-    table: TableQuery = None,
-    city: CityQuery = None,
-    period: PeriodQuery = None,
+    table: TableFilter = None,
+    city: CityFilter = None,
+    period: PeriodFilter = None,
     as_of: AsOf = None,
     at: At = None,
     lang: Annotated[
@@ -154,8 +162,8 @@ def export_cases(
     principal: PrincipalDep,
     storage: StorageDep,
     campaign: CampaignId,
-    period: PeriodQuery = None,
-    city: CityQuery = None,
+    period: PeriodFilter = None,
+    city: CityFilter = None,
     cases: CasesQuery = "latest",
 ) -> Response:
     check_reader(principal, city)
@@ -183,8 +191,8 @@ def export_urgent(
     principal: ProvinceReaderDep,
     storage: StorageDep,
     campaign: CampaignId,
-    period: PeriodQuery = None,
-    city: CityQuery = None,
+    period: PeriodFilter = None,
+    city: CityFilter = None,
 ) -> Response:
     return _file_response(
         service.cases_export(session, storage, campaign, period=period, city=city, urgent=True)
@@ -198,7 +206,7 @@ class ExportJobIn(BaseModel):
     )
 
     kind: JobKind
-    period: Annotated[str, Field(pattern=r"^W\d{2}$")] | None = None
+    period: Annotated[str, Field(pattern=PERIOD_PATTERN)] | None = None
     city: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
     as_of: Instant | None = Field(default=None, description="xlsx only")
     values: ExportValues | None = Field(

@@ -5,8 +5,9 @@ from typing import Annotated
 from pydantic import Field
 
 from app.core.instants import Instant
+from app.core.params import PERIOD_PATTERN
 
-PeriodId = Annotated[str, Field(pattern=r"^W\d{2}$", examples=["W03"])]
+PeriodId = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["W03"])]
 RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["320102"])]
 
 ReceivedAt = Annotated[

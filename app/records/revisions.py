@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.records.ids import MAX_ID
+from app.core.params import MAX_ID
 
 
 def content_sha256(data: Mapping[str, Any]) -> str:

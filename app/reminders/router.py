@@ -6,10 +6,10 @@ from fastapi import APIRouter, Body, Query
 
 from app.auth.dependencies import AdminDep, PrincipalDep
 from app.auth.models import Role
-from app.campaigns.router import CampaignId
 from app.campaigns.service import get_definition
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import FieldError, Forbidden, InvalidInput
+from app.core.params import CampaignId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
@@ -44,7 +44,7 @@ def list_notifications(
     campaign: CampaignId,
     city: Annotated[str | None, Query(pattern=r"^\d{6}$", examples=["320100"])] = None,
     deliverable: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
-    period: Annotated[str | None, Query(pattern=r"^W\d{2}$", examples=["W05"])] = None,
+    period: PeriodFilter = None,
     kind: Annotated[NotificationType | None, Query(alias="type")] = None,
     order: NotificationOrder = "newest",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Header, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
@@ -17,11 +17,11 @@ from app.auth.dependencies import (
     receipt_time,
 )
 from app.campaigns.definition import Table
-from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import ReadSessionDep, SessionDep, SettingsDep, short_read
 from app.core.instants import Instant
 from app.core.numbers import json_number
+from app.core.params import SNAPSHOT_PATH, CampaignId, PeriodPath, PeriodQuery, TableId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.settings import MAX_IMPORT_BYTES_LIMIT, MIB
@@ -51,9 +51,6 @@ from app.review.service import snapshot_review
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["snapshots"])
 
-PeriodPath = Annotated[str, Path(pattern=r"^W\d{2}$", examples=["W03"])]
-PeriodQuery = Annotated[str, Query(pattern=r"^W\d{2}$", examples=["W03"])]
-SNAPSHOT_PATH = "/{campaign}/cities/{city}/tables/{table}/periods/{period}"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

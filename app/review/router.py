@@ -6,15 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from app.auth.dependencies import CityCode, CityReaderDep, ReviewerDep
-from app.campaigns.router import CampaignId, TableId
 from app.campaigns.service import get_definition
-from app.cases.router import CaseId
 from app.cases.service import get_case
 from app.core.deps import SessionDep
+from app.core.params import SNAPSHOT_PATH, CampaignId, CaseId, PeriodPath, TableId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.records.scope import resolve_scope
-from app.reporting.router import SNAPSHOT_PATH, PeriodPath
 from app.reporting.snapshots import SnapshotKey, resolve_target
 from app.review import cases, service
 from app.review.schemas import (

@@ -12,10 +12,10 @@ from starlette.types import Receive, Scope, Send
 
 from app.auth.dependencies import Principal, PrincipalDep
 from app.auth.models import Role
-from app.campaigns.router import CampaignId
 from app.campaigns.service import get_definition
 from app.core.deps import ReadSessionDep, SettingsDep, short_read
 from app.core.errors import FieldError, Forbidden, InvalidInput, ServiceUnavailable
+from app.core.params import CampaignId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.settings import Settings

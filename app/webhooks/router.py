@@ -6,10 +6,10 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.auth.dependencies import PrincipalDep
 from app.core.deps import SessionDep, SettingsDep
+from app.core.params import RowId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.types import utc_now
-from app.records.ids import RowId
 from app.records.pagination import CursorQuery, Page
 from app.webhooks import service
 from app.webhooks.models import DeliveryStatus
