@@ -269,7 +269,11 @@ def goals(
         "w",
         [("id", "VARCHAR(8)"), ("required", "INTEGER"), ("in_progress", "INTEGER")],
         [
-            (p.id, required_events(goal.county_events, p.days), int(p.end >= at_day))
+            (
+                p.id,
+                required_events(goal.county_events, p.days, p.nominal_days),
+                int(p.end >= at_day),
+            )
             for p in started
         ],
     )

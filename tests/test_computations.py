@@ -217,7 +217,7 @@ def test_postings_reached_and_behind_pace() -> None:
 @pytest.mark.parametrize(("days", "required"), [(2, 1), (3, 2), (7, 3), (1, 1), (5, 3)])
 def test_partial_weeks_need_a_prorated_number_of_events(days: int, required: int) -> None:
     goal = CountyEventsGoal(per_week=3, modes=["online", "offline"], partial_weeks="prorate_ceil")
-    assert required_events(goal, days) == required
+    assert required_events(goal, days, 7) == required
 
 
 def test_county_weeks_and_share_met() -> None:

@@ -53,7 +53,7 @@ def test_campaigns_load_and_list(cli_database: Path, capsys: pytest.CaptureFixtu
         "tables": ["hiring"],
         "periods": 0,
     }
-    assert listed["ah-2025"]["periods"] == 7  # Thursday weeks from 6 Feb to 20 Mar 2025
+    assert listed["ah-2025"]["periods"] == 5  # ten-day periods from 6 Feb to 20 Mar 2025
 
 
 def test_a_broken_definition_is_explained_with_its_path(
@@ -77,10 +77,11 @@ def test_another_province_runs_end_to_end(client: TestClient, session: Session, 
     hefei, viewer = auth("reporter", HEFEI), auth("viewer")
 
     periods = client.get(CAMPAIGN + "/periods", headers=viewer).json()
-    assert [p["end"] for p in periods[:2]] == ["2025-02-06", "2025-02-13"]  # Thursdays
-    assert periods[1]["due"] == "2025-02-13T16:00:00+08:00"
+    assert [p["id"] for p in periods] == ["P01", "P02", "P03", "P04", "P05"]
+    assert [p["end"] for p in periods[:2]] == ["2025-02-15", "2025-02-25"]  # ten days each
+    assert periods[1]["due"] == "2025-02-25T16:00:00+08:00"
 
-    url = CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/W02"
+    url = CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/P02"
     refused = client.put(
         url, json={"values": {"postings": 10, "postings_online": 12}}, headers=hefei
     )
@@ -90,16 +91,16 @@ def test_another_province_runs_end_to_end(client: TestClient, session: Session, 
         url, json={"values": {"postings": 1200, "postings_online": 300, "fairs": 4}}, headers=hefei
     )
     assert put.status_code == 200, put.text
-    other_city = CAMPAIGN + f"/cities/{WUHU}/tables/hiring/periods/W02"
+    other_city = CAMPAIGN + f"/cities/{WUHU}/tables/hiring/periods/P02"
     assert (
         client.put(other_city, json={"values": {"postings": 1}}, headers=hefei).status_code == 403
     )
-    js_table = CAMPAIGN + f"/cities/{HEFEI}/tables/t1/periods/W02"
+    js_table = CAMPAIGN + f"/cities/{HEFEI}/tables/t1/periods/P02"
     assert (
         client.put(js_table, json={"values": {"fairs_total": 1}}, headers=hefei).status_code == 404
     )
 
-    totals = client.get(CAMPAIGN + "/totals", params={"period": "W02"}, headers=viewer).json()
+    totals = client.get(CAMPAIGN + "/totals", params={"period": "P02"}, headers=viewer).json()
     postings = next(t for t in totals["items"] if t["indicator"] == "postings")
     assert postings["total"] == 1200 and postings["missing_names"] == ["芜湖市"]
     goals = client.get(CAMPAIGN + "/goals", headers=viewer).json()
@@ -110,14 +111,14 @@ def test_another_province_runs_end_to_end(client: TestClient, session: Session, 
     assert filed.status_code == 201, filed.text
     compliance = client.get(CAMPAIGN + "/compliance", headers=viewer).json()
     items = {(i["city"], i["deliverable"], i["period"]): i["status"] for i in compliance["items"]}
-    assert items[(HEFEI, "hiring", "W02")] == "late"  # received now, due in 2025
-    assert items[(WUHU, "hiring", "W02")] == "missing"
+    assert items[(HEFEI, "hiring", "P02")] == "late"  # received now, due in 2025
+    assert items[(WUHU, "hiring", "P02")] == "missing"
     assert items[(HEFEI, "summary", None)] == "late"  # received now, due in 2025
     assert items[(WUHU, "summary", None)] == "missing"
     assert {deliverable for _, deliverable, _ in items} == {"contacts", "hiring", "summary"}
 
     workbook = client.get(
-        CAMPAIGN + "/exports/hiring.xlsx", params={"period": "W02"}, headers=viewer
+        CAMPAIGN + "/exports/hiring.xlsx", params={"period": "P02"}, headers=viewer
     )
     assert workbook.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
@@ -131,7 +132,7 @@ def test_a_change_that_would_orphan_stored_data_is_refused(
 ) -> None:
     load_campaign_file(session, DEFINITION)
     session.commit()
-    url = CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/W02"
+    url = CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/P02"
     values = {"postings": 1200, "fairs": 4}
     assert client.put(url, json={"values": values}, headers=auth("reporter", HEFEI)).is_success
 
@@ -151,7 +152,7 @@ def test_a_change_that_would_orphan_stored_data_is_refused(
         load(tables=[table])
     with pytest.raises(DefinitionError, match=f"reporting unit {HEFEI}"):
         load(reporting_units=[WUHU])
-    with pytest.raises(DefinitionError, match="period W02"):
+    with pytest.raises(DefinitionError, match="period P02"):
         load(end="2025-02-06")
     load(name_zh="2025年安徽春风行动", reporting_units=[HEFEI])  # Wuhu stored nothing
 

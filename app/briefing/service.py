@@ -586,7 +586,9 @@ def county_events(figures: Figures) -> CountyEventsOut:
     weeks = figures.county.weeks
     # A period not started at `at` has no county weeks yet: not judged either.
     in_progress = not weeks or any(w["in_progress"] for w in weeks)
-    required = weeks[0]["required"] if weeks else required_events(goal, period.days)
+    required = (
+        weeks[0]["required"] if weeks else required_events(goal, period.days, period.nominal_days)
+    )
     by_city: dict[str, list[CountyShortOut]] = {}
     for week in figures.county.shortfalls:
         by_city.setdefault(week["city"], []).append(
@@ -604,14 +606,18 @@ def county_events(figures: Figures) -> CountyEventsOut:
         if code in by_city
     ]
     met = figures.county.judged - len(figures.county.shortfalls)
+    label = definition.periods.label
+    per = "每周" if goal.per_week is not None else f"每{label}"
     if in_progress:
-        text = [f"本周（{span_label(period.start, period.end)}）尚未结束，暂不评价。"]
+        text = [f"本{label}（{span_label(period.start, period.end)}）尚未结束，暂不评价。"]
     else:
         partial = (
-            f"（本周{period.days}天，应不少于{required}场次）" if required != goal.per_week else ""
+            f"（本{label}{period.days}天，应不少于{required}场次）"
+            if required != goal.per_full_period
+            else ""
         )
         text = [
-            f"按照每个县（市、区）每周举办线上线下招聘活动不少于{goal.per_week}场次的要求"
+            f"按照每个县（市、区）{per}举办线上线下招聘活动不少于{goal.per_full_period}场次的要求"
             f"{partial}，全省{len(weeks)}个县（市、区）中{met}个达到要求，达标率"
             f"{figures.county.share_met:.2f}%"
             + (f"；{len(figures.county.shortfalls)}个未达到要求：" if short else "。")
@@ -628,7 +634,7 @@ def county_events(figures: Figures) -> CountyEventsOut:
     return CountyEventsOut(
         title=SECTION_TITLES[3],
         text=text,
-        per_week=goal.per_week,
+        per_week=goal.per_full_period,
         required=required,
         in_progress=in_progress,
         counties=len(weeks),

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import chinese_calendar
 
-from app.campaigns.definition import WEEKDAYS, CampaignDefinition
+from app.campaigns.definition import WEEKDAYS, CampaignDefinition, PeriodRules
 
 IsWorkday = Callable[[date], bool]
 # Plenty for a year's holidays; stops a broken calendar from looping forever.
@@ -26,6 +26,7 @@ class Period:
     index: int
     start: date
     end: date
+    nominal_days: int  # its cycle's length: more than `days` when the campaign cuts it short
     due: datetime
     due_day_shifted_from: date | None
     due_overridden: bool
@@ -55,15 +56,34 @@ def due_instant(
     return instant, (day if shifted != day else None)
 
 
-def period_bounds(definition: CampaignDefinition) -> list[tuple[date, date]]:
-    week_end = WEEKDAYS.index(definition.periods.week_ends_on)
+def period_bounds(definition: CampaignDefinition) -> list[tuple[date, date, int]]:
+    """Each period's first and last day, and its length had the campaign's dates not cut it."""
+    rules = definition.periods
     bounds = []
     start = definition.start
     while start <= definition.end:
-        end = start + timedelta(days=(week_end - start.weekday()) % 7)
-        bounds.append((start, min(end, definition.end)))
-        start = end + timedelta(days=1)
+        first, last = _cycle_around(rules, definition.start, start)
+        bounds.append((start, min(last, definition.end), (last - first).days + 1))
+        start = last + timedelta(days=1)
     return bounds
+
+
+def _cycle_around(rules: PeriodRules, campaign_start: date, day: date) -> tuple[date, date]:
+    """The whole cycle period (first and last day) that `day` falls in."""
+    if rules.week_ends_on is not None:
+        last = day + timedelta(days=(WEEKDAYS.index(rules.week_ends_on) - day.weekday()) % 7)
+        return last - timedelta(days=6), last
+    if rules.every_days is not None:
+        index = (day - campaign_start).days // rules.every_days
+        first = campaign_start + timedelta(days=index * rules.every_days)
+        return first, first + timedelta(days=rules.every_days - 1)
+    # 旬: the 1st–10th, the 11th–20th, the 21st to the month's end.
+    first_day = min((day.day - 1) // 10, 2) * 10 + 1
+    first = day.replace(day=first_day)
+    if first_day < 21:
+        return first, first + timedelta(days=9)
+    next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, next_month - timedelta(days=1)
 
 
 def build_periods(
@@ -71,12 +91,13 @@ def build_periods(
     is_workday: IsWorkday = official_workday,
     overrides: Mapping[str, datetime] | None = None,
 ) -> list[Period]:
-    """W01, W02, … with their due instants; `overrides` maps a period id to a due instant."""
+    """W01, W02, … (P01, … for other cycles) with their due instants; `overrides` maps a
+    period id to a due instant."""
     overrides = overrides or {}
     bounds = period_bounds(definition)
     periods = []
-    for index, (start, end) in enumerate(bounds, start=1):
-        period_id = f"W{index:02d}"
+    for index, (start, end, nominal_days) in enumerate(bounds, start=1):
+        period_id = f"{definition.periods.prefix}{index:02d}"
         nominal = end
         linked = definition.periods.last_period_due_with
         if index == len(bounds) and linked is not None:
@@ -89,6 +110,7 @@ def build_periods(
                 index=index,
                 start=start,
                 end=end,
+                nominal_days=nominal_days,
                 due=override or due,
                 due_day_shifted_from=shifted_from,
                 due_overridden=override is not None,

@@ -24,6 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.campaigns.vocabularies import Vocabularies
+
+MAX_PERIODS = 99
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
 # A local wall-clock time written "HH:MM" (JSON Schema's `time` format would demand an offset).
@@ -189,9 +192,26 @@ class PostingsGoal(Strict):
 
 
 class CountyEventsGoal(Strict):
-    per_week: int = Field(gt=0)
+    """Recruitment events each county must hold: per week (weekly cycles) or per period."""
+
+    per_week: int | None = Field(default=None, gt=0, description="Weekly cycles only")
+    per_period: int | None = Field(default=None, gt=0, description="Any cycle")
     modes: list[Literal["online", "offline"]] = Field(min_length=1)
-    partial_weeks: Literal["prorate_ceil", "full"]
+    partial_weeks: Literal["prorate_ceil", "full"] = Field(
+        description="A period the campaign's dates cut short: its share of the requirement "
+        "rounded up, or the whole requirement"
+    )
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> "CountyEventsGoal":
+        if (self.per_week is None) == (self.per_period is None):
+            raise ValueError("give exactly one of per_week and per_period")
+        return self
+
+    @property
+    def per_full_period(self) -> int:
+        """Events a county needs in a period of full length."""
+        return self.per_week or self.per_period or 0
 
 
 class Goals(Strict):
@@ -351,10 +371,55 @@ WEEKDAYS: tuple[Weekday, ...] = (
 
 
 class PeriodRules(Strict):
-    week_ends_on: Weekday
+    """The reporting cycle: exactly one of `week_ends_on`, `every_days` and `dekads`. A period
+    is due on its last day (shifted by the holiday rule)."""
+
+    week_ends_on: Weekday | None = Field(
+        default=None, description="Weeks ending on this day (the first may be shorter)"
+    )
+    every_days: int | None = Field(
+        default=None, ge=1, le=31, description="Periods of this many days from the start"
+    )
+    dekads: bool = Field(
+        default=False, description="旬: the 1st–10th, 11th–20th and 21st–end of each month"
+    )
+    id_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]$",
+        description="The letter of the period ids (W01, W02, …): W for weeks, P otherwise",
+    )
+    label_zh: str | None = Field(
+        default=None,
+        max_length=4,
+        description="What documents call a period (本周, 本旬, 本期): 周, 旬 or 期 by cycle",
+    )
     last_period_due_with: str | None = Field(
         default=None, description="A one-off deliverable whose due date the last period shares"
     )
+
+    @model_validator(mode="after")
+    def _one_cycle(self) -> "PeriodRules":
+        given = [self.week_ends_on is not None, self.every_days is not None, self.dekads]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of week_ends_on, every_days and dekads: true")
+        return self
+
+    def most_periods(self, start: date, end: date) -> int:
+        """An upper bound of the periods from start to end (ids have two digits)."""
+        shortest = 7 if self.weekly else self.every_days or 8
+        return (end - start).days // shortest + 2
+
+    @property
+    def weekly(self) -> bool:
+        return self.week_ends_on is not None
+
+    @property
+    def prefix(self) -> str:
+        return self.id_prefix or ("W" if self.weekly else "P")
+
+    @property
+    def label(self) -> str:
+        return self.label_zh or ("周" if self.weekly else "旬" if self.dekads else "期")
 
 
 class CampaignDefinition(Strict):
@@ -386,6 +451,10 @@ class CampaignDefinition(Strict):
     deliverables: list[Deliverable]
     quality: Quality | None = None
     briefing: Briefing = Field(default_factory=Briefing)
+    vocabularies: Vocabularies = Field(
+        default_factory=Vocabularies,
+        description="Document kinds, case activities and event categories its cities use",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -434,9 +503,21 @@ class CampaignDefinition(Strict):
                     f"quality.events_indicator: unknown indicator {ref.table}.{ref.key}"
                 )
         deliverables = {d.id: d for d in self.deliverables}
+        kinds = self.vocabularies.ids("document_kinds")
         for deliverable in self.deliverables:
             if deliverable.table is not None and deliverable.table not in tables:
                 raise ValueError(f"deliverable {deliverable.id}: unknown table")
+            if deliverable.document_kind is not None and deliverable.document_kind not in kinds:
+                raise ValueError(
+                    f"deliverable {deliverable.id}: document_kind {deliverable.document_kind!r} "
+                    f"is not among vocabularies.document_kinds {kinds}"
+                )
+        if self.periods.most_periods(self.start, self.end) > MAX_PERIODS:
+            raise ValueError(f"periods: more than {MAX_PERIODS} periods between start and end")
+        if self.goals.county_events.per_week is not None and not self.periods.weekly:
+            raise ValueError(
+                "goals.county_events.per_week needs weekly periods; use per_period instead"
+            )
         if self.periods.last_period_due_with is not None:
             other = deliverables.get(self.periods.last_period_due_with)
             if other is None or other.due is None:

@@ -175,11 +175,13 @@ def city_postings(
     return CityPostings(city, basis_period, value, period, share, rank, ranked)
 
 
-def required_events(goal: CountyEventsGoal, days: int) -> int:
-    """Partial weeks need ⌈per_week × days / 7⌉ (SPEC 5, decision)."""
-    if goal.partial_weeks == "full" or days >= 7:
-        return goal.per_week
-    return math.ceil(goal.per_week * days / 7)
+def required_events(goal: CountyEventsGoal, days: int, nominal_days: int) -> int:
+    """A period the campaign cuts short needs ⌈rate × days / full length⌉ events (SPEC 5,
+    decision): a week of 7 days for `per_week`, the cycle's own length for `per_period`."""
+    full = 7 if goal.per_week is not None else nominal_days
+    if goal.partial_weeks == "full" or days >= full:
+        return goal.per_full_period
+    return math.ceil(goal.per_full_period * days / full)
 
 
 class CountyWeek(TypedDict):
@@ -211,7 +213,8 @@ def county_weeks(
     """Every (county, period) of `periods`; `counts` maps county -> period -> events. A
     period whose last day is `at_day` or later is still in progress (SPEC 5)."""
     required = [
-        (period.id, required_events(goal, period.days), period.end >= at_day) for period in periods
+        (period.id, required_events(goal, period.days, period.nominal_days), period.end >= at_day)
+        for period in periods
     ]
     weeks: list[CountyWeek] = []
     for county, city in counties:

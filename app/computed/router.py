@@ -220,7 +220,7 @@ def get_goals(
                 "city_postings": city_postings,
                 # CountyEventsGoalOut; each matrix cell has CountyWeekOut's fields.
                 "county_events": {
-                    "per_week": definition.goals.county_events.per_week,
+                    "per_week": definition.goals.county_events.per_full_period,
                     "county_weeks": len(weeks),
                     "in_progress": len(weeks) - result.judged,
                     "met": result.judged - len(result.shortfalls),

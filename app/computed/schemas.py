@@ -157,7 +157,10 @@ class ShortfallOut(CountyWeekOut):
 
 
 class CountyEventsGoalOut(BaseModel):
-    per_week: int
+    per_week: int = Field(
+        description="Events each county needs in a period of full length (a week, or the "
+        "campaign's own cycle)"
+    )
     county_weeks: int
     in_progress: int = Field(description="County-weeks of weeks that have not ended at `at`")
     met: int = Field(description="County-weeks of ended weeks that met the requirement")
