@@ -107,10 +107,10 @@ def test_a_ten_day_campaign_runs_through_intake_views_and_exports(
         headers=hefei,
     )
     assert weekly_id.status_code == 404  # its periods are P01…P05
-    for period, postings in (("P01", 1000), ("P03", 2500)):
+    for period, collected in (("P01", 1000), ("P03", 2500)):
         put = client.put(
             CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/{period}",
-            json={"values": {"postings": postings, "fairs": 2}},
+            json={"values": {"postings": collected, "fairs": 2}},
             headers=hefei,
         )
         assert put.status_code == 200, put.text
