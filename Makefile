@@ -18,8 +18,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m app serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
+# In parallel (pytest-xdist): each worker a session with databases of its own (tests/conftest.py).
+# TEST_WORKERS=0 runs it in one process; `pytest tests/test_x.py` runs one file serially.
+TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests migrations bench

@@ -31,7 +31,7 @@ from app.core.db import create_db_engine, session_scope
 from app.core.settings import Settings
 from app.events.models import RecruitmentEvent
 from app.events.schemas import EventItem
-from app.events.service import fingerprint
+from app.events.validation import fingerprint
 from app.regions.models import Region
 from bench.common import database, live_server, postgres_available, prepared, token_for
 
@@ -110,7 +110,7 @@ def raw_rows(engine: Engine, events: list[dict[str, Any]]) -> list[dict[str, Any
                 "period_id": period,
                 "mode": item.mode.value,
                 "labor_brand": item.labor_brand,
-                "category": item.category.value,
+                "category": item.category,
                 "venue": item.venue,
                 "organizer": item.organizer,
                 "employers": item.employers,

@@ -54,6 +54,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 import app.auth.dependencies as dependencies_module
+import app.computed.answers as answers_module
 import app.computed.memo as memo_module
 import app.computed.names as names_module
 import app.computed.router as router_module
@@ -64,7 +65,6 @@ from app.campaigns.calendar import build_deadlines, build_periods
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.loading import load_campaigns
 from app.campaigns.service import DEFINITIONS_DIR, get_definition
-from app.cases.models import Activity
 from app.cases.schemas import CaseIn
 from app.cases.service import create_case
 from app.computed import memo
@@ -72,10 +72,9 @@ from app.contacts.schemas import ContactIn
 from app.contacts.service import put_contact
 from app.core.db import create_db_engine, create_read_engine, session_scope
 from app.core.migrations import upgrade_to_head
-from app.documents.models import DocumentKind
 from app.documents.schemas import DocumentIn
 from app.documents.service import submit_document
-from app.events.service import ingest
+from app.events.writes import ingest
 from app.main import create_app
 from app.records.receipt import Receipt
 from app.records.scope import resolve_scope
@@ -245,7 +244,7 @@ def load_other_deliverables(engine: Engine, definition: CampaignDefinition) -> i
                         title=f"亮点 {k}",
                         text="案例正文",
                         county=county,
-                        activity=Activity.visit,
+                        activity="visit",
                         urgent=urgent,
                     ).model_dump()
                     late = timedelta(hours=7 * k - 15 + 3 * (index % 4))
@@ -255,14 +254,14 @@ def load_other_deliverables(engine: Engine, definition: CampaignDefinition) -> i
             if index % 3 != 2:
                 stage = local(date(2024, 2, 29), 17, 30) + timedelta(hours=index % 5 - 3)
                 documents += [
-                    (DocumentKind.stage_report, stage),
-                    (DocumentKind.stage_report, stage + timedelta(days=3)),
+                    ("stage_report", stage),
+                    ("stage_report", stage + timedelta(days=3)),
                 ]
             if index % 2 == 0:
                 final = local(date(2024, 4, 10), 17, 30) + timedelta(hours=index % 5 - 3)
-                documents.append((DocumentKind.final_summary, final))
+                documents.append(("final_summary", final))
             if index % 5 == 0:
-                documents.append((DocumentKind.other, local(date(2024, 2, 1), 9)))
+                documents.append(("other", local(date(2024, 2, 1), 9)))
             for kind, at in documents:
                 submit_document(
                     session, scope, DocumentIn(kind=kind, title="报告", text="正文"), receipt(at)
@@ -558,12 +557,12 @@ PARTS: list[tuple[Any, str, str]] = [
     (sources_module, "_rows", "sql"),  # every read of app/computed/sources.py
     (views_module, "county_list", "sql"),
     (names_module, "names_of", "names sql"),
-    (router_module, "named", "names"),
-    (router_module, "encode", "encode"),
+    (answers_module, "named", "names"),
+    (answers_module, "encode", "encode"),
     (memo_module, "compress", "gzip"),
     (memo_module, "change_token", "change token"),
     (memo_module, "view_etag", "etag"),
-    (router_module, "get_definition", "definition"),
+    (answers_module, "get_definition", "definition"),
     (dependencies_module, "decode_access_token", "jwt"),
     (Session, "commit", "commit"),
 ]

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col, select
 
+from app.cases.models import HighlightCase
+from app.core.changes import LOCK_ONLY, UntrackedWrite, data_version
 from app.outbox.models import OutboxEvent
 from app.webhooks.models import WebhookDelivery
 from tests.records_helpers import (
@@ -30,6 +33,7 @@ from tests.records_helpers import (
 from tests.samples import png
 
 Auth = Callable[..., dict[str, str]]
+CAMPAIGN_ID = "js-2024"
 VIEWS = {
     "deltas": {},
     "totals": {"period": "W03"},
@@ -230,3 +234,46 @@ def test_a_write_changes_the_etag_of_every_view_it_affects(
     after = etags(client, admin)
     stale = sorted(view for view in write.affects if after[view] == before[view])
     assert not stale, f"{operation} left these views' ETags unchanged: {stale}"
+
+
+# By construction (issue 15, item 5): no writer calls anything to move the counter.
+
+
+def test_a_core_write_that_names_its_campaign_moves_the_counter_once(session: Session) -> None:
+    before = data_version(session, CAMPAIGN_ID)
+    for title in ("甲", "乙"):  # two statements, one transaction: one bump
+        session.execute(
+            update(HighlightCase)
+            .where(col(HighlightCase.campaign_id) == CAMPAIGN_ID, col(HighlightCase.id) == -1)
+            .values(title=title)
+        )
+    assert data_version(session, CAMPAIGN_ID) == before + 1
+    session.commit()
+    session.execute(
+        update(HighlightCase)
+        .where(col(HighlightCase.campaign_id) == bindparam("campaign"))
+        .where(col(HighlightCase.id) == -1)
+        .values(title="丙"),
+        {"campaign": CAMPAIGN_ID},
+    )
+    assert data_version(session, CAMPAIGN_ID) == before + 2  # the next transaction bumps again
+
+
+def test_a_write_to_campaign_data_that_moves_no_counter_cannot_commit(session: Session) -> None:
+    """A statement that does not say its campaign (a row by its id) in a transaction that
+    bumped nothing: committing it would leave every view answering from before."""
+    session.execute(update(HighlightCase).where(col(HighlightCase.id) == -1).values(title="丁"))
+    with pytest.raises(UntrackedWrite, match="highlight_case"):
+        session.commit()
+    session.rollback()
+
+
+def test_a_lock_only_statement_is_not_a_change(session: Session) -> None:
+    before = data_version(session, CAMPAIGN_ID)
+    session.execute(
+        update(HighlightCase)
+        .where(col(HighlightCase.campaign_id) == CAMPAIGN_ID, col(HighlightCase.id) == -1)
+        .values(title="戊")
+        .execution_options(**{LOCK_ONLY: True})
+    )
+    assert data_version(session, CAMPAIGN_ID) == before

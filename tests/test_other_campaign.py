@@ -134,7 +134,10 @@ def test_a_change_that_would_orphan_stored_data_is_refused(
     session.commit()
     url = CAMPAIGN + f"/cities/{HEFEI}/tables/hiring/periods/P02"
     values = {"postings": 1200, "fairs": 4}
-    assert client.put(url, json={"values": values}, headers=auth("reporter", HEFEI)).is_success
+    hefei = auth("reporter", HEFEI)
+    assert client.put(url, json={"values": values}, headers=hefei).is_success
+    case = {"period": "P02", "title": "专场招聘会", "text": "……", "activity": "job_fair"}
+    assert client.post(CAMPAIGN + f"/cities/{HEFEI}/cases", json=case, headers=hefei).is_success
 
     document = yaml.safe_load(DEFINITION.read_text(encoding="utf-8"))
     (tmp_path / "anhui-divisions.csv").write_bytes(
@@ -154,6 +157,10 @@ def test_a_change_that_would_orphan_stored_data_is_refused(
         load(reporting_units=[WUHU])
     with pytest.raises(DefinitionError, match="period P02"):
         load(end="2025-02-06")
+    vocabularies = document["vocabularies"]
+    training_only = [a for a in vocabularies["case_activities"] if a["id"] != "job_fair"]
+    with pytest.raises(DefinitionError, match="case activity job_fair"):
+        load(vocabularies=vocabularies | {"case_activities": training_only})
     load(name_zh="2025年安徽春风行动", reporting_units=[HEFEI])  # Wuhu stored nothing
 
 

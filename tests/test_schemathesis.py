@@ -50,6 +50,7 @@ BEYOND_THE_SCHEMA = frozenset(
         "key_reused",  # an Idempotency-Key sent before with another body
         "mismatch",  # the body's id differs from the address
         "not_in_city",  # a county of another city
+        "not_in_vocabulary",  # an activity, kind or category the campaign does not have
         "not_integer",  # a count with a fraction (the table's units decide)
         "part_exceeds_total",  # an "of which" above its total
         "out_of_range",  # a due date outside the campaign

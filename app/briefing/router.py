@@ -4,17 +4,16 @@ authenticated role, like the computed views it is made of."""
 from fastapi import APIRouter, Request, Response
 
 from app.auth.dependencies import PrincipalDep
-from app.briefing.docx import build_briefing_docx
 from app.briefing.schemas import BriefingOut
-from app.briefing.service import build_briefing
-from app.campaigns.service import get_definition
+from app.computed import answers
+from app.computed.answers import BriefingQuery
 from app.computed.memo import cached_view
 from app.core.deps import SessionDep
 from app.core.params import AsOf, At, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
-from app.core.types import utc_now
-from app.exports.service import DOCX
+from app.exports.downloads import download
+from app.exports.service import DOCX, briefing_export
 from app.review.schemas import CasesQuery
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns")
@@ -55,18 +54,8 @@ def get_briefing(
     as_of: AsOf = None,
     cases: CasesQuery = "latest",
 ) -> Response:
-    definition = get_definition(session, campaign)
-    judged_at = at or utc_now()
-
-    def compute() -> bytes:
-        briefing = build_briefing(
-            session, definition.id, period=period, at=judged_at, as_of=as_of, cases=cases
-        )
-        return briefing.model_dump_json().encode()
-
-    # Without `at` the answer depends on the clock: it changes at most once a minute.
-    minute = "" if at else judged_at.strftime("%Y-%m-%dT%H:%M")
-    return cached_view(request, session, definition.id, compute, extra=minute)
+    query = BriefingQuery(period, at, as_of, cases)
+    return cached_view(request, session, answers.briefing(session, campaign, query))
 
 
 @router.get(
@@ -91,12 +80,5 @@ def export_briefing(
     as_of: AsOf = None,
     cases: CasesQuery = "latest",
 ) -> Response:
-    briefing = build_briefing(
-        session, campaign, period=period, at=at or utc_now(), as_of=as_of, cases=cases
-    )
-    filename = f"{briefing.campaign}-briefing-{briefing.period}.docx"
-    return Response(
-        build_briefing_docx(briefing),
-        media_type=DOCX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    query = BriefingQuery(period, at, as_of, cases)
+    return download(briefing_export(session, campaign, query))

@@ -43,7 +43,7 @@ from app.briefing.schemas import (
 )
 from app.campaigns.calendar import Period
 from app.campaigns.definition import CampaignDefinition, IndicatorRef, Table
-from app.campaigns.service import get_definition, get_period
+from app.campaigns.service import get_definition
 from app.cases.models import HighlightCase
 from app.computed import views
 from app.computed.compliance import Judgement
@@ -115,11 +115,7 @@ def read_figures(
     definition = get_definition(session, campaign)
     zone = definition.zone
     scope = views.scope_of(session, definition)
-    chosen = (
-        get_period(scope.periods, period)
-        if period
-        else views.current_period(scope.periods, local_day(at, zone))
-    )
+    chosen = views.chosen_period(scope, period, at)
     progress_at = min(at, datetime.combine(chosen.end, time(23, 59, 59), tzinfo=zone))
     before = [p for p in scope.periods if p.index < chosen.index]
     goal = definition.goals.postings

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from app.campaigns.service import get_definition
 from app.core.db import session_scope
 from app.core.errors import ServiceError
-from app.events.service import ingest
+from app.events.writes import ingest
 from app.records.receipt import Receipt
 from app.records.scope import resolve_scope
 from app.reporting import snapshots

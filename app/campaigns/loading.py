@@ -9,6 +9,7 @@ or a period that records point to must stay.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -21,6 +22,7 @@ from app.campaigns.service import (
     fingerprint,
     forget_parsed,
 )
+from app.campaigns.vocabularies import VOCABULARY_NOUNS, VocabularyName
 from app.cases.models import HighlightCase
 from app.contacts.models import CityContact
 from app.core.types import utc_now
@@ -116,12 +118,29 @@ def orphaned_data(session: Session, new: CampaignDefinition) -> list[str]:
         for key in values
         if tables[table].indicator(key) is None
     ]
+    columns: dict[VocabularyName, Any] = {
+        "case_activities": col(HighlightCase.activity),
+        "event_categories": col(RecruitmentEvent.category),
+        "document_kinds": col(CityDocument.kind),
+    }
+    terms = [(name, _used(session, column, campaign)) for name, column in columns.items()]
     return [
         *_missing("reporting unit", cities, set(new.reporting_units)),
         *_missing("table", (head[1] for head in heads), set(tables)),
         *_missing("indicator", indicators, set()),
         *_missing("period", periods - {""}, {p.id for p in build_periods(new)}),
+        *(
+            problem
+            for name, used in terms
+            for problem in _missing(VOCABULARY_NOUNS[name], used, set(new.vocabularies.ids(name)))
+        ),
     ]
+
+
+def _used(session: Session, column: Any, campaign: str) -> set[str]:
+    """The distinct values of a record column within the campaign."""
+    table = column.table
+    return set(session.exec(select(column).where(table.c.campaign_id == campaign).distinct()).all())
 
 
 def load_campaigns(session: Session, directory: Path = DEFINITIONS_DIR) -> list[str]:

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.auth.dependencies import AdminDep, CityReaderDep
+from app.auth.dependencies import AdminDep, CityReaderDep, PrincipalDep
 from app.campaigns import service
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.models import DueOverride
@@ -14,6 +14,7 @@ from app.campaigns.schemas import (
     DueOverridePublic,
     PeriodPublic,
     TableCatalogue,
+    VocabulariesPublic,
 )
 from app.core.deps import SessionDep
 from app.core.params import CampaignId, ItemId, TableId
@@ -119,6 +120,29 @@ def read_table(session: SessionDep, campaign: CampaignId, table: TableId) -> Tab
         title_en=found.title_en,
         indicators=found.indicators,
         rules=[r for r in definition.rules if r.table == found.id],
+    )
+
+
+@router.get(
+    "/{campaign}/vocabularies",
+    summary="Document kinds, case activities and event categories",
+    description="Any signed-in role. The ids this campaign's cities may send as a document's "
+    "`kind`, a highlight case's `activity` and a recruitment event's `category` (and filter "
+    "their lists by), each with its Chinese and English label, in the definition's order. "
+    "Any other id is refused with 422 naming the field. They are the campaign definition's "
+    "`vocabularies`, so they differ from campaign to campaign.",
+    response_model=VocabulariesPublic,
+    responses=problem_responses(401, 404, 422),
+)
+def read_vocabularies(
+    session: SessionDep, principal: PrincipalDep, campaign: CampaignId
+) -> VocabulariesPublic:
+    vocabularies = service.get_vocabularies(session, campaign)
+    return VocabulariesPublic(
+        campaign=campaign,
+        document_kinds=vocabularies.document_kinds,
+        case_activities=vocabularies.case_activities,
+        event_categories=vocabularies.event_categories,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from app.campaigns.definition import Indicator, Rule
+from app.campaigns.vocabularies import VocabularyTerm
 from app.core.instants import Instant
 from app.core.text import SingleLine
 from app.regions.models import RegionPublic
@@ -80,3 +81,39 @@ class CityPublic(BaseModel):
     campaign: str
     city: RegionPublic
     counties: list[RegionPublic]
+
+
+class VocabulariesPublic(BaseModel):
+    """The ids a campaign's cities may write, each with its labels, in the definition's order."""
+
+    campaign: str
+    document_kinds: list[VocabularyTerm] = Field(description="The values of a document's `kind`")
+    case_activities: list[VocabularyTerm] = Field(
+        description="The values of a highlight case's `activity`"
+    )
+    event_categories: list[VocabularyTerm] = Field(
+        description="The values of a recruitment event's `category`"
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "campaign": "js-2024",
+                    "document_kinds": [
+                        {
+                            "id": "stage_report",
+                            "name_zh": "阶段性进展情况",
+                            "name_en": "Stage report",
+                        }
+                    ],
+                    "case_activities": [
+                        {"id": "visit", "name_zh": "就业访民情", "name_en": "Visiting households"}
+                    ],
+                    "event_categories": [
+                        {"id": "graduates", "name_zh": "高校毕业生专场", "name_en": "Graduates"}
+                    ],
+                }
+            ]
+        }
+    }

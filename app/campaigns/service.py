@@ -16,6 +16,7 @@ from app.campaigns.definition import (
     parse_definition,
 )
 from app.campaigns.models import Campaign, DueOverride
+from app.campaigns.vocabularies import VOCABULARY_NOUNS, Vocabularies, VocabularyName
 from app.core.errors import FieldError, InvalidInput, NotFound
 from app.regions.models import Region, RegionLevel
 
@@ -73,6 +74,27 @@ def get_definition(session: Session, campaign_id: str) -> CampaignDefinition:
 def list_definitions(session: Session) -> list[CampaignDefinition]:
     ids = session.exec(select(Campaign.id).order_by(col(Campaign.id))).all()
     return [get_definition(session, campaign_id) for campaign_id in ids]
+
+
+def vocabularies_path(campaign_id: str) -> str:
+    return f"/api/v1/campaigns/{campaign_id}/vocabularies"
+
+
+def get_vocabularies(session: Session, campaign_id: str) -> Vocabularies:
+    return get_definition(session, campaign_id).vocabularies
+
+
+def unknown_term(
+    definition: CampaignDefinition, vocabulary: VocabularyName, term: str, field: str
+) -> FieldError:
+    """`term` is not an id of the campaign's `vocabulary`: the error names the allowed ids."""
+    allowed = ", ".join(definition.vocabularies.ids(vocabulary))
+    return FieldError(
+        field,
+        "not_in_vocabulary",
+        f"{term!r} is not a {VOCABULARY_NOUNS[vocabulary]} of campaign {definition.id}; "
+        f"expected one of {allowed} ({vocabulary} at {vocabularies_path(definition.id)})",
+    )
 
 
 def get_table(definition: CampaignDefinition, table_id: str) -> Table:

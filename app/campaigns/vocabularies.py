@@ -1,6 +1,8 @@
 """The campaign's own words: the kinds of document, case activities and event categories its
 cities may use, each with its Chinese label. Writes are checked against them."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TERM_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -8,8 +10,16 @@ TERM_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 # (highlight_case.activity and city_document.kind hold TERM_PATTERN's 32).
 MAX_EVENT_CATEGORY = 16
 
+VocabularyName = Literal["document_kinds", "case_activities", "event_categories"]
+# What one term of each is called in messages and in the API's descriptions.
+VOCABULARY_NOUNS: dict[VocabularyName, str] = {
+    "document_kinds": "document kind",
+    "case_activities": "case activity",
+    "event_categories": "event category",
+}
 
-class Term(BaseModel):
+
+class VocabularyTerm(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=TERM_PATTERN, description="What a client sends")
@@ -17,8 +27,8 @@ class Term(BaseModel):
     name_en: str | None = Field(default=None, max_length=100)
 
 
-def _terms(*rows: tuple[str, str, str]) -> list[Term]:
-    return [Term(id=id_, name_zh=zh, name_en=en) for id_, zh, en in rows]
+def _terms(*rows: tuple[str, str, str]) -> list[VocabularyTerm]:
+    return [VocabularyTerm(id=id_, name_zh=zh, name_en=en) for id_, zh, en in rows]
 
 
 # What a definition that names no vocabulary gets: the Spring Breeze Action's own words.
@@ -47,13 +57,13 @@ DEFAULT_EVENT_CATEGORIES = _terms(
 class Vocabularies(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    document_kinds: list[Term] = Field(
+    document_kinds: list[VocabularyTerm] = Field(
         default_factory=lambda: list(DEFAULT_DOCUMENT_KINDS), min_length=1
     )
-    case_activities: list[Term] = Field(
+    case_activities: list[VocabularyTerm] = Field(
         default_factory=lambda: list(DEFAULT_CASE_ACTIVITIES), min_length=1
     )
-    event_categories: list[Term] = Field(
+    event_categories: list[VocabularyTerm] = Field(
         default_factory=lambda: list(DEFAULT_EVENT_CATEGORIES), min_length=1
     )
 
@@ -73,5 +83,5 @@ class Vocabularies(BaseModel):
         return self
 
     def ids(self, name: str) -> list[str]:
-        terms: list[Term] = getattr(self, name)
+        terms: list[VocabularyTerm] = getattr(self, name)
         return [term.id for term in terms]

@@ -1,21 +1,10 @@
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
 from app.records.models import RevisionColumns
-
-
-class Activity(StrEnum):
-    """The five activities of the campaign (春风行动 五项活动)."""
-
-    visit = "visit"  # 就业访民情
-    warmth = "warmth"  # 节日送温暖
-    jobs_nearby = "jobs_nearby"  # 送岗到身边
-    village_projects = "village_projects"  # 项目进乡村
-    cross_region = "cross_region"  # 省内外对接
 
 
 class HighlightCase(SQLModel, table=True):

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from app.attachments.router import attachment_router
 from app.auth.dependencies import CityReaderDep, CityWriterDep, ProvinceReaderDep
+from app.campaigns.vocabularies import TERM_PATTERN
 from app.cases import service
-from app.cases.models import Activity
-from app.cases.schemas import CaseIn, CaseOut, CasePatch
+from app.cases.schemas import ACTIVITY_DESCRIPTION, CaseIn, CaseOut, CasePatch
 from app.core.conditional import conditional_json
 from app.core.deps import SessionDep
 from app.core.params import MAX_ID, CampaignId, CaseId, PeriodFilter
@@ -25,6 +25,9 @@ from app.records.scope import resolve_scope
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["cases"])
 
 CASES = "/{campaign}/cities/{city}/cases"
+ActivityFilter = Annotated[
+    str | None, Query(pattern=TERM_PATTERN, description=ACTIVITY_DESCRIPTION)
+]
 
 
 @router.post(
@@ -71,12 +74,13 @@ def list_cases(
     campaign: CampaignId,
     period: PeriodFilter = None,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    activity: Activity | None = None,
+    activity: ActivityFilter = None,
     urgent: bool | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
     scope = resolve_scope(session, campaign, access.city)
+    scope.check_filter("case_activities", activity, "activity")
     where = service.CaseFilter(period, county, activity, urgent)
     rows, following = service.list_cases(session, scope, where, limit=limit, cursor=cursor)
     return conditional_json(

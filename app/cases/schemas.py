@@ -4,13 +4,18 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.schemas import AttachmentOut
-from app.cases.models import Activity
+from app.campaigns.vocabularies import TERM_PATTERN
 from app.core.text import Multiline, Title
-from app.records.fields import PeriodId, ReceivedAt, RegionCode
+from app.records.fields import PeriodId, ReceivedAt, RegionCode, term_description
 from app.review.schemas import CaseReviewOut
 
 MAX_CASE_TEXT = 10_000
 CaseText = Annotated[str, Field(min_length=1, max_length=MAX_CASE_TEXT), Multiline]
+ACTIVITY_DESCRIPTION = term_description("case_activities")
+CaseActivity = Annotated[
+    str,
+    Field(pattern=TERM_PATTERN, description=ACTIVITY_DESCRIPTION, examples=["jobs_nearby"]),
+]
 
 CASE_EXAMPLE: dict[str, Any] = {
     "period": "W03",
@@ -30,7 +35,7 @@ class CaseIn(BaseModel):
     title: Title
     text: CaseText = Field(description=f"Plain text, at most {MAX_CASE_TEXT} characters")
     county: RegionCode | None = Field(default=None, description="A county of the city")
-    activity: Activity
+    activity: CaseActivity
     urgent: bool = Field(default=False, description="重要舆情或突发事件: listed province-wide")
     received_at: ReceivedAt = None
 
@@ -55,7 +60,7 @@ class CasePatch(BaseModel):
     title: Title | None = None
     text: CaseText | None = None
     county: RegionCode | None = None
-    activity: Activity | None = None
+    activity: CaseActivity | None = None
     urgent: bool | None = None
     received_at: ReceivedAt = None
 
@@ -68,7 +73,7 @@ class CaseOut(BaseModel):
     title: str
     text: str
     county: str | None
-    activity: Activity
+    activity: str = Field(description="An id of the campaign's `case_activities`")
     urgent: bool
     revision: int
     etag: str

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.attachments.schemas import attachment_out
 from app.attachments.service import Owner, attachments_of
 from app.campaigns.service import get_definition
-from app.cases.models import Activity, HighlightCase, HighlightCaseRevision
+from app.cases.models import HighlightCase, HighlightCaseRevision
 from app.cases.schemas import CaseOut
 from app.core.conditional import require_match
 from app.core.errors import FieldError, InvalidInput
@@ -52,6 +52,7 @@ def _check(session: Session, scope: CityScope, data: Mapping[str, Any], actor: s
         for error in (
             scope.period_error(data["period"], "period"),
             scope.county_error(data["county"], "county"),
+            scope.term_error("case_activities", data["activity"], "activity"),
         )
         if error
     ]
@@ -241,7 +242,7 @@ def cases_out(session: Session, cases: Sequence[HighlightCase]) -> list[CaseOut]
             title=case.title,
             text=case.text,
             county=case.county_code,
-            activity=Activity(case.activity),
+            activity=case.activity,
             urgent=case.urgent,
             revision=case.revision,
             etag=etag_of(case),

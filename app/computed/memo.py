@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request, Response
 from sqlmodel import Session
@@ -60,20 +61,29 @@ def accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "").lower()
 
 
-def cached_view(
-    request: Request,
-    session: Session,
-    campaign_id: str,
-    compute: Callable[[], bytes],
-    *,
-    extra: str = "",
-) -> Response:
+@dataclass(frozen=True)
+class PendingView:
+    """A computed view's answer before it is computed: the campaign whose changes it
+    follows, how to compute its JSON body, and what else the body depends on (`extra`, e.g.
+    the clock's minute when a default is taken from the clock)."""
+
+    campaign_id: str
+    compute: Callable[[], bytes]
+    extra: str = ""
+
+
+def clock_minute(now: datetime) -> str:
+    """Defaults that depend on the clock change at most once a minute."""
+    return now.strftime("%Y-%m-%dT%H:%M")
+
+
+def cached_view(request: Request, session: Session, view: PendingView) -> Response:
     """304 when the client has the current answer; otherwise the memoized or freshly
     computed JSON body.
 
     The change token is read before any data, so a memo entry is never older than its key.
     """
-    etag = view_etag(request, change_token(session, campaign_id), extra)
+    etag = view_etag(request, change_token(session, view.campaign_id), view.extra)
     compressed = accepts_gzip(request)
     headers = {
         "ETag": etag[:-1] + GZIP_SUFFIX if compressed else etag,
@@ -87,7 +97,7 @@ def cached_view(
         if answer is not None:
             _memo.move_to_end(etag)
     if answer is None:
-        answer = _Answer(compute())
+        answer = _Answer(view.compute())
         with _lock:
             _memo[etag] = answer
             while len(_memo) > MEMO_ENTRIES:

@@ -1,39 +1,18 @@
 """Campaign-wide computed views. Open to every authenticated role (SPEC 7): the province
 publishes rankings, so a city may see them."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import PrincipalDep
-from app.campaigns.definition import Indicator, Table
-from app.campaigns.service import get_definition
-from app.computed import views
-from app.computed.compliance import summarize
-from app.computed.encoding import encode
-from app.computed.goals import shortfall
+from app.computed import answers
 from app.computed.memo import cached_view
-from app.computed.names import named
-from app.computed.schemas import (
-    CityPostingsOut,
-    ComplianceOut,
-    CoverageOut,
-    DeltasOut,
-    FairsCheckOut,
-    GoalsOut,
-    OpenWarningOut,
-    PostingsGoalOut,
-    PostingsIncreaseOut,
-    QualityOut,
-    TotalsOut,
-)
+from app.computed.schemas import ComplianceOut, DeltasOut, GoalsOut, QualityOut, TotalsOut
 from app.core.deps import SessionDep
-from app.core.numbers import json_number
 from app.core.params import AsOf, At, CampaignId, CityFilter, PeriodFilter, TableFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
-from app.core.types import utc_now
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["computed"])
 
@@ -63,20 +42,10 @@ def get_deltas(
     indicator: Annotated[str | None, Query(max_length=64)] = None,
     as_of: AsOf = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-
-    def compute() -> bytes:
-        scope = views.scope_of(session, definition)
-        deltas = views.deltas_view(
-            session, scope, table=table, city=city, indicator=indicator, as_of=as_of
-        )
-        named(session, deltas)
-        # DeltaOut's fields, one for one.
-        return encode(
-            {"campaign": definition.id, "as_of": as_of, "count": len(deltas), "items": deltas}
-        )
-
-    return cached_view(request, session, definition.id, compute)
+    view = answers.deltas(
+        session, campaign, table=table, city=city, indicator=indicator, as_of=as_of
+    )
+    return cached_view(request, session, view)
 
 
 @router.get(
@@ -97,58 +66,8 @@ def get_totals(
     period: PeriodFilter = None,
     as_of: AsOf = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-    now = utc_now()
-
-    def compute() -> bytes:
-        scope = views.scope_of(session, definition)
-        chosen = (
-            period
-            or views.current_period(
-                scope.periods, (as_of or now).astimezone(definition.zone).date()
-            ).id
-        )
-        totals = views.totals_view(session, scope, table=table, period=chosen, as_of=as_of)
-        names = named(
-            session,
-            (value for _, total in totals for value in total.cities),
-            also=definition.reporting_units,
-        )
-        items = []
-        for t, total in totals:
-            indicator = _indicator(t, total.indicator)
-            # IndicatorTotalOut's fields; each city value has CityValueOut's.
-            items.append(
-                {
-                    "table": t.id,
-                    "indicator": total.indicator,
-                    "name_zh": indicator.name_zh,
-                    "name_en": indicator.name_en,
-                    "unit_zh": indicator.unit_zh,
-                    "total": total.total,
-                    "cities": total.cities,
-                    "stale": total.stale,
-                    "stale_names": names.each(total.stale),
-                    "missing": total.missing,
-                    "missing_names": names.each(total.missing),
-                }
-            )
-        return encode({"campaign": definition.id, "period": chosen, "as_of": as_of, "items": items})
-
-    return cached_view(
-        request, session, definition.id, compute, extra="" if period else _day_bucket(now)
-    )
-
-
-def _indicator(table: Table, key: str) -> Indicator:
-    found = table.indicator(key)
-    assert found is not None
-    return found
-
-
-def _day_bucket(now: datetime) -> str:
-    """Defaults that depend on the clock change at most once a minute."""
-    return now.strftime("%Y-%m-%dT%H:%M")
+    view = answers.totals(session, campaign, table=table, period=period, as_of=as_of)
+    return cached_view(request, session, view)
 
 
 @router.get(
@@ -173,92 +92,8 @@ def get_goals(
     city: CityFilter = None,
     period: PeriodFilter = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-    judged_at = at or utc_now()
-
-    def compute() -> bytes:
-        scope = views.scope_of(session, definition)
-        result = views.goals_view(
-            session, scope, at=judged_at, as_of=as_of, city=city, period=period
-        )
-        names = named(session, result.weeks, also=definition.reporting_units)
-        city_postings = _city_postings(result)
-        names.attach([city_postings] if city_postings else [])
-        p = result.postings
-        province = PostingsGoalOut(
-            target=p.target,
-            actual=json_number(p.actual),
-            percent=float(p.percent),
-            expected_by_at=json_number(p.expected_by_at),
-            on_track=p.on_track,
-            basis_period=p.basis_period,
-            weekly_rate=None if p.weekly_rate is None else json_number(p.weekly_rate),
-            projected_final=None if p.projected_final is None else json_number(p.projected_final),
-            reached_on=p.reached_on,
-            projected_reach_date=p.projected_reach_date,
-            coverage=None
-            if p.coverage is None
-            else CoverageOut(
-                cities=p.coverage.cities,
-                reporting=list(p.coverage.reporting),
-                reporting_names=names.each(p.coverage.reporting),
-                stale=list(p.coverage.stale),
-                stale_names=names.each(p.coverage.stale),
-                missing=list(p.coverage.missing),
-                missing_names=names.each(p.coverage.missing),
-                complete=p.coverage.complete,
-                caveat=p.coverage.caveat(),
-            ),
-        )
-        weeks = result.weeks
-        return encode(
-            {
-                "campaign": definition.id,
-                "at": judged_at,
-                "as_of": as_of,
-                "postings": None if city else province.model_dump(mode="json"),
-                "city_postings": city_postings,
-                # CountyEventsGoalOut; each matrix cell has CountyWeekOut's fields.
-                "county_events": {
-                    "per_week": definition.goals.county_events.per_full_period,
-                    "county_weeks": len(weeks),
-                    "in_progress": len(weeks) - result.judged,
-                    "met": result.judged - len(result.shortfalls),
-                    "share_met": float(result.share_met),
-                    "matrix": weeks,
-                    "shortfalls": [w | {"missing": shortfall(w)} for w in result.shortfalls],
-                },
-            }
-        )
-
-    return cached_view(
-        request, session, definition.id, compute, extra="" if at else _day_bucket(judged_at)
-    )
-
-
-def _city_postings(result: views.GoalsResult) -> dict[str, object] | None:
-    c = result.city
-    if c is None:
-        return None
-    return CityPostingsOut(
-        city=c.city,
-        basis_period=c.basis_period,
-        actual=None if c.actual is None else json_number(c.actual),
-        reported_period=c.reported_period,
-        share_percent=None if c.share_percent is None else float(c.share_percent),
-        rank=c.rank,
-        ranked_cities=c.ranked_cities,
-        increases=[
-            PostingsIncreaseOut(
-                period=d.period,
-                cumulative=json_number(d.cumulative),
-                increase=json_number(d.delta),
-                since=d.previous_period,
-                gap=d.gap,
-            )
-            for d in result.city_increases
-        ],
-    ).model_dump(mode="json")
+    view = answers.goals(session, campaign, at=at, as_of=as_of, city=city, period=period)
+    return cached_view(request, session, view)
 
 
 @router.get(
@@ -283,33 +118,8 @@ def get_compliance(
     city: CityFilter = None,
     period: PeriodFilter = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-    judged_at = at or utc_now()
-
-    def compute() -> bytes:
-        scope = views.scope_of(session, definition)
-        judgements = views.compliance_view(
-            session, scope, at=judged_at, as_of=as_of, city=city, period=period
-        )
-        names = named(session, judgements)
-        # ComplianceOut; each item has JudgementOut's fields.
-        return encode(
-            {
-                "campaign": definition.id,
-                "at": judged_at,
-                "as_of": as_of,
-                "items": judgements,
-                "by_city": {
-                    code: counts | {"city_name": names(code)}
-                    for code, counts in summarize(judgements, "city").items()
-                },
-                "by_deliverable": summarize(judgements, "deliverable"),
-            }
-        )
-
-    return cached_view(
-        request, session, definition.id, compute, extra="" if at else _day_bucket(judged_at)
-    )
+    view = answers.compliance(session, campaign, at=at, as_of=as_of, city=city, period=period)
+    return cached_view(request, session, view)
 
 
 @router.get(
@@ -332,47 +142,5 @@ def get_quality(
     as_of: AsOf = None,
     city: CityFilter = None,
 ) -> Response:
-    definition = get_definition(session, campaign)
-
-    def compute() -> bytes:
-        scope = views.scope_of(session, definition)
-        checks, warnings = views.quality_view(session, scope, as_of=as_of, city=city)
-        document = QualityOut(
-            campaign=definition.id,
-            as_of=as_of,
-            fairs_vs_registry=[
-                FairsCheckOut(
-                    city=c.city,
-                    period=c.period,
-                    fairs_delta=None if c.fairs_delta is None else json_number(c.fairs_delta),
-                    covers=list(c.covers),
-                    events_registered=c.events_registered,
-                    difference=(
-                        None
-                        if c.fairs_delta is None
-                        else json_number(c.fairs_delta - c.events_registered)
-                    ),
-                )
-                for c in checks
-            ],
-            open_warnings=[
-                OpenWarningOut(
-                    city=w.city,
-                    table=w.table,
-                    period=w.period,
-                    revision=w.revision,
-                    rule=w.warning["rule"],
-                    keys=w.warning["keys"],
-                    values=w.warning["values"],
-                    message_zh=w.warning["message_zh"],
-                    message_en=w.warning["message_en"],
-                    revisions_url=f"/api/v1/campaigns/{definition.id}/cities/{w.city}/tables/"
-                    f"{w.table}/periods/{w.period}/revisions",
-                )
-                for w in warnings
-            ],
-        )
-        named(session, document.fairs_vs_registry, document.open_warnings)
-        return document.model_dump_json().encode()
-
-    return cached_view(request, session, definition.id, compute)
+    view = answers.quality(session, campaign, as_of=as_of, city=city)
+    return cached_view(request, session, view)

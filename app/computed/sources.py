@@ -442,7 +442,7 @@ def event_counts(
 ) -> Counter[EventFacts]:
     """How many registered events per city, county, period and mode."""
     if as_of is None:
-        # The tally is kept by every write of the registry (app/events/service.py).
+        # The tally is kept by every write of the registry (app/events/writes.py).
         rows = _rows(
             session,
             _select(

@@ -92,6 +92,14 @@ def current_period(periods: Sequence[Period], day: date) -> Period:
     return started[-1] if started else periods[0]
 
 
+def chosen_period(scope: Scope, period: str | None, at: datetime) -> Period:
+    """The period a view answers for: the one the client names, or by default the latest
+    that has started at `at` (the view's instant, on the campaign's calendar)."""
+    if period:
+        return get_period(scope.periods, period)
+    return current_period(scope.periods, local_day(at, scope.definition.zone))
+
+
 def deltas_view(
     session: Session,
     scope: Scope,

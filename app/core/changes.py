@@ -4,17 +4,32 @@ Computed views key their ETag and memo on it: an unchanged counter means an unch
 so a dashboard polling every minute costs one primary-key read. Each bump also draws a
 random stamp: a counter value can come back (a restored backup, a rolled-back test database,
 another database served by the same process), a stamp does not.
+
+Writers do not call anything: the bump happens by construction, below the services.
+- Every INSERT, UPDATE or DELETE on a table with a `campaign_id` column (campaign data,
+  unless its model says `__campaign_data__ = False`) is seen before it runs, whether it comes
+  from the ORM's unit of work or from a Core statement; the campaigns it writes are read from
+  its parameters (`campaign_id`) or its WHERE clause (`campaign_id = …`) and bumped, once per
+  transaction (or savepoint).
+- A write whose campaign cannot be read off the statement (the ORM updating a row by its
+  primary key) is covered by the ORM hook that bumps the campaigns of the flushed objects; a
+  transaction that writes campaign data and bumps nothing cannot commit (`UntrackedWrite`).
 """
 
 import secrets
+import weakref
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, event
+from sqlalchemy import BindParameter, Column, Connection, Engine, bindparam, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import BinaryExpression
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.core.db import per_dialect
+from app.core.dialects import per_dialect
 
 
 class DataVersion(SQLModel, table=True):
@@ -25,14 +40,14 @@ class DataVersion(SQLModel, table=True):
     stamp: str = Field(default="", max_length=32)
 
 
-def _touched_campaigns(session: OrmSession) -> set[str]:
-    touched = set()
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        campaign_id = getattr(instance, "campaign_id", None)
-        is_data = getattr(type(instance), "__campaign_data__", True)
-        if isinstance(campaign_id, str) and is_data and not isinstance(instance, DataVersion):
-            touched.add(campaign_id)
-    return touched
+# An execution option for a statement that writes only to take a lock (an upsert that touches
+# a row so that writers queue): what the views read does not change.
+LOCK_ONLY = "lock_only"
+
+
+class UntrackedWrite(RuntimeError):
+    """A transaction wrote campaign data without bumping any campaign's counter: the computed
+    views would keep answering from before it. A programming error, never a client's."""
 
 
 def _bump_statement(insert: Any) -> Any:
@@ -47,23 +62,169 @@ def _bump_statement(insert: Any) -> Any:
 _BUMP = per_dialect(_bump_statement)
 
 
+class _Writes:
+    """What one transaction (or savepoint) has bumped, and whether it wrote campaign data
+    that named no campaign."""
+
+    __slots__ = ("bumped", "unattributed")
+
+    def __init__(self) -> None:
+        self.bumped: set[str] = set()
+        self.unattributed: set[str] = set()
+
+
+# Keyed by the innermost transaction object: its end (or a rolled-back savepoint) forgets it.
+_writes: "weakref.WeakKeyDictionary[object, _Writes]" = weakref.WeakKeyDictionary()
+
+
+def _current(connection: Connection) -> _Writes | None:
+    transaction = connection.get_nested_transaction() or connection.get_transaction()
+    if transaction is None:
+        return None
+    return _writes.setdefault(transaction, _Writes())
+
+
+def _bump(connection: Connection, campaign_ids: Iterable[str]) -> None:
+    writes = _current(connection)
+    for campaign_id in sorted(set(campaign_ids)):  # fixed order: no deadlocks
+        if writes is not None and campaign_id in writes.bumped:
+            continue
+        connection.execute(
+            _BUMP[connection.dialect.name],
+            {"campaign_id": campaign_id, "version": 1, "stamp": secrets.token_hex(8)},
+        )
+        if writes is not None:
+            writes.bumped.add(campaign_id)
+
+
 def mark_changed(session: OrmSession, campaign_id: str) -> None:
-    """Bump the counter; call it from writes that bypass the ORM unit of work (bulk inserts)."""
-    connection = session.connection()
-    connection.execute(
-        _BUMP[connection.dialect.name],
-        {"campaign_id": campaign_id, "version": 1, "stamp": secrets.token_hex(8)},
-    )
+    """Bump the counter now (and lock its row on PostgreSQL until commit): for a writer that
+    needs the bump before its own statements, as the outbox does for the order of its ids."""
+    _bump(session.connection(), [campaign_id])
 
 
-def _bump(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
-    for campaign_id in sorted(_touched_campaigns(session)):  # fixed order: no deadlocks
-        mark_changed(session, campaign_id)
+def _campaign_column(statement: UpdateBase) -> Column[Any] | None:
+    table: Any = statement.table
+    column: Column[Any] | None = getattr(table, "c", {}).get("campaign_id")
+    name = getattr(table, "name", None)
+    if column is None or name == DataVersion.__tablename__ or name in _not_campaign_data():
+        return None
+    return column
+
+
+class _Flagged:
+    """Tables whose model says `__campaign_data__ = False` (deliveries, jobs, the outbox),
+    looked up again when a model was imported since."""
+
+    mappers = -1
+    tables: frozenset[str] = frozenset()
+
+
+def _not_campaign_data() -> frozenset[str]:
+    mappers = SQLModel._sa_registry.mappers
+    if len(mappers) != _Flagged.mappers:
+        _Flagged.tables = frozenset(
+            str(getattr(mapper.local_table, "name", ""))
+            for mapper in mappers
+            if not getattr(mapper.class_, "__campaign_data__", True)
+        )
+        _Flagged.mappers = len(mappers)
+    return _Flagged.tables
+
+
+def _written_campaigns(
+    statement: UpdateBase, column: Column[Any], rows: list[Mapping[str, Any]]
+) -> set[str]:
+    """The campaigns a statement writes, as far as the statement itself says."""
+    found = {row["campaign_id"] for row in rows if isinstance(row.get("campaign_id"), str)}
+    where = getattr(statement, "whereclause", None)
+    if where is None:
+        return found
+    for element in visitors.iterate(where):
+        if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
+            continue
+        sides = (element.left, element.right)
+        bound = next((side for side in sides if isinstance(side, BindParameter)), None)
+        if bound is None or not any(_same_column(side, column) for side in sides):
+            continue
+        if isinstance(bound.value, str):
+            found.add(bound.value)
+        found |= {row[bound.key] for row in rows if isinstance(row.get(bound.key), str)}
+    return found
+
+
+def _same_column(element: Any, column: Column[Any]) -> bool:
+    """The column itself or the ORM's annotated copy of it (`HighlightCase.campaign_id`)."""
+    table = getattr(element, "table", None)
+    return getattr(element, "name", None) == column.name and getattr(
+        table, "name", None
+    ) == getattr(column.table, "name", None)
+
+
+def _parameter_rows(multiparams: Any, params: Any) -> list[Mapping[str, Any]]:
+    rows: list[Mapping[str, Any]] = [params] if isinstance(params, Mapping) else []
+    for entry in multiparams or ():
+        if isinstance(entry, Mapping):
+            rows.append(entry)
+        elif isinstance(entry, list | tuple):
+            rows += [row for row in entry if isinstance(row, Mapping)]
+    return rows
+
+
+def _before_execute(
+    connection: Connection,
+    statement: Any,
+    multiparams: Any,
+    params: Any,
+    execution_options: Any,
+) -> None:
+    if not isinstance(statement, UpdateBase) or statement.get_execution_options().get(LOCK_ONLY):
+        return
+    column = _campaign_column(statement)
+    if column is None:
+        return
+    campaigns = _written_campaigns(statement, column, _parameter_rows(multiparams, params))
+    if campaigns:
+        _bump(connection, campaigns)
+    elif (writes := _current(connection)) is not None:
+        writes.unattributed.add(str(column.table))
+
+
+def _before_commit(connection: Connection, *_: Any) -> None:
+    writes = _current(connection)
+    if writes is not None and writes.unattributed and not writes.bumped:
+        raise UntrackedWrite(
+            f"wrote {sorted(writes.unattributed)} without bumping a campaign's change counter"
+        )
+
+
+def _bump_flushed(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
+    """Rows the ORM updates or deletes by primary key name no campaign in their statements."""
+    touched = set()
+    for instance in (*session.dirty, *session.deleted):
+        campaign_id = getattr(instance, "campaign_id", None)
+        is_data = getattr(type(instance), "__campaign_data__", True)
+        if isinstance(campaign_id, str) and is_data and not isinstance(instance, DataVersion):
+            touched.add(campaign_id)
+    if touched:
+        _bump(session.connection(), touched)
 
 
 def install_change_tracking() -> None:
-    if not event.contains(OrmSession, "before_flush", _bump):
-        event.listen(OrmSession, "before_flush", _bump)
+    """On every engine and session of the process (idempotent)."""
+    for target, name, listener in (
+        (Engine, "before_execute", _before_execute),
+        (Engine, "commit", _before_commit),
+        (Engine, "release_savepoint", _before_commit),
+        (OrmSession, "before_flush", _bump_flushed),
+    ):
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener)
+
+
+# Whatever imports the table models (the server, the CLI, the worker, the tests, a script)
+# tracks changes: no entry point can forget it.
+install_change_tracking()
 
 
 def data_version(session: Session, campaign_id: str) -> int:

@@ -6,14 +6,16 @@ instead of failing with "database is locked" when a read lock is upgraded; reque
 only read use a second engine whose transactions never take the write lock.
 """
 
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-Built = TypeVar("Built")
+from app.core.dialects import per_dialect
+
+__all__ = ["per_dialect"]  # where the write paths have always found it
+
 
 # Within one process writers queue on the writer pool (one connection); the busy timeout
 # only matters between processes (the CLI beside a server), and is kept short so that a
@@ -38,13 +40,6 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
-
-
-def per_dialect(build: Callable[[Any], Built]) -> dict[str, Built]:
-    """An upsert statement built once for each database, from that database's `insert`
-    (ON CONFLICT is dialect-specific); pick it with `connection.dialect.name`. Hot write
-    paths run one per write, and building costs more than executing."""
-    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 def create_db_engine(

@@ -1,16 +1,9 @@
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime
-
-
-class DocumentKind(StrEnum):
-    stage_report = "stage_report"  # 阶段性进展情况
-    final_summary = "final_summary"  # 整体活动总结
-    other = "other"  # 活动安排、政策要点、创新做法…
 
 
 class CityDocument(SQLModel, table=True):

@@ -4,11 +4,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.attachments.schemas import AttachmentOut
+from app.campaigns.vocabularies import TERM_PATTERN
 from app.core.text import Multiline, Title
-from app.documents.models import DocumentKind
-from app.records.fields import ReceivedAt
+from app.records.fields import ReceivedAt, term_description
 
 MAX_DOCUMENT_TEXT = 100_000
+KIND_DESCRIPTION = term_description("document_kinds")
+KindId = Annotated[
+    str, Field(pattern=TERM_PATTERN, description=KIND_DESCRIPTION, examples=["stage_report"])
+]
 
 
 class DocumentIn(BaseModel):
@@ -25,7 +29,7 @@ class DocumentIn(BaseModel):
         },
     )
 
-    kind: DocumentKind
+    kind: KindId
     title: Title
     text: Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_TEXT), Multiline] = Field(
         description=f"Plain text, at most {MAX_DOCUMENT_TEXT} characters; attach files "
@@ -38,7 +42,7 @@ class DocumentOut(BaseModel):
     id: int
     campaign: str
     city: str
-    kind: DocumentKind
+    kind: str = Field(description="An id of the campaign's `document_kinds`")
     title: str
     text: str
     submitted_by: str

@@ -1,4 +1,5 @@
-"""Documents: submitted once each, listed by kind, newest submission last."""
+"""Documents: submitted once each, of a kind of the campaign's vocabulary, listed by kind,
+newest submission last."""
 
 from collections.abc import Sequence
 
@@ -6,7 +7,8 @@ from sqlmodel import Session, select
 
 from app.attachments.schemas import attachment_out
 from app.attachments.service import Owner, attachments_of
-from app.documents.models import CityDocument, DocumentKind
+from app.core.errors import InvalidInput
+from app.documents.models import CityDocument
 from app.documents.schemas import DocumentIn, DocumentOut
 from app.records.lookup import city_record
 from app.records.pagination import page_by_id
@@ -17,10 +19,13 @@ from app.records.scope import CityScope
 def submit_document(
     session: Session, scope: CityScope, body: DocumentIn, receipt: Receipt
 ) -> CityDocument:
+    error = scope.term_error("document_kinds", body.kind, "kind")
+    if error is not None:
+        raise InvalidInput("the document's kind is not one of the campaign's", errors=[error])
     document = CityDocument(
         campaign_id=scope.campaign_id,
         city_code=scope.city,
-        kind=body.kind.value,
+        kind=body.kind,
         title=body.title,
         text=body.text,
         submitted_by=receipt.actor,
@@ -45,7 +50,7 @@ def document_owner(session: Session, campaign_id: str, city: str, document_id: i
 def list_documents(
     session: Session,
     scope: CityScope,
-    kind: DocumentKind | None,
+    kind: str | None,
     *,
     limit: int,
     cursor: str | None,
@@ -54,7 +59,7 @@ def list_documents(
         CityDocument.campaign_id == scope.campaign_id, CityDocument.city_code == scope.city
     )
     if kind is not None:
-        query = query.where(CityDocument.kind == kind.value)
+        query = query.where(CityDocument.kind == kind)
     return page_by_id(session, query, CityDocument.id, _id, limit=limit, cursor=cursor)
 
 
@@ -70,7 +75,7 @@ def documents_out(session: Session, documents: Sequence[CityDocument]) -> list[D
             id=document.id or 0,
             campaign=document.campaign_id,
             city=document.city_code,
-            kind=DocumentKind(document.kind),
+            kind=document.kind,
             title=document.title,
             text=document.text,
             submitted_by=document.submitted_by,

@@ -13,15 +13,6 @@ class Mode(StrEnum):
     offline = "offline"
 
 
-class Category(StrEnum):
-    graduates = "graduates"  # 高校毕业生专场
-    veterans = "veterans"  # 退役军人专场
-    returnees = "returnees"  # 返乡人员专场
-    gig_market = "gig_market"  # 零工市场专场
-    livestream = "livestream"  # 直播带岗
-    other = "other"
-
-
 class RecruitmentEvent(SQLModel, table=True):
     """An event as it stands now (its latest revision), keyed by the city system's own id."""
 

@@ -8,14 +8,16 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import CityReaderDep, CityWriterDep
+from app.campaigns.vocabularies import MAX_EVENT_CATEGORY, TERM_PATTERN
 from app.core.deps import SessionDep
 from app.core.params import MAX_ID, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.core.settings import MAX_BATCH_BODY_BYTES
-from app.events import service
-from app.events.models import Category, Mode
+from app.events import queries, writes
+from app.events.models import Mode
 from app.events.schemas import (
+    CATEGORY_DESCRIPTION,
     EXTERNAL_ID_PATTERN,
     MAX_BATCH,
     BatchResult,
@@ -32,6 +34,10 @@ from app.records.scope import resolve_scope
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["events"])
 
 EVENTS = "/{campaign}/cities/{city}/events"
+CategoryFilter = Annotated[
+    str | None,
+    Query(pattern=TERM_PATTERN, max_length=MAX_EVENT_CATEGORY, description=CATEGORY_DESCRIPTION),
+]
 ExternalIdPath = Annotated[
     str, Path(pattern=EXTERNAL_ID_PATTERN, examples=["NJ-2024-000123"], max_length=64)
 ]
@@ -60,8 +66,8 @@ def post_batch(
 ) -> Response:
     scope = resolve_scope(session, campaign, access.city)
     receipt = receipt_of(access.principal, body.received_at)
-    outcome = service.ingest(session, scope, body.items, receipt, atomic=atomic)
-    return JSONResponse(service.summary_document(outcome, atomic=atomic, receipt=receipt))
+    outcome = writes.ingest(session, scope, body.items, receipt, atomic=atomic)
+    return JSONResponse(writes.summary_document(outcome, atomic=atomic, receipt=receipt))
 
 
 @router.put(
@@ -69,8 +75,9 @@ def post_batch(
     summary="Register or change one recruitment event",
     description="Idempotent upsert keyed by the city system's own id: 201 when new, 200 "
     "`updated` (a new revision) or `unchanged`. Checks: the county belongs to the city, "
-    "both dates fall within the campaign, end_date ≥ start_date, enums, counts ≥ 0. "
-    "423 when the period of start_date is locked.",
+    "both dates fall within the campaign, end_date ≥ start_date, `mode`, `category` one of "
+    "the campaign's `event_categories` (`GET …/campaigns/{campaign}/vocabularies`), counts "
+    "≥ 0. 423 when the period of start_date is locked.",
     response_model=EventWriteResult,
     responses={
         201: {"model": EventWriteResult, "description": "A new event"},
@@ -88,10 +95,10 @@ def put_event(
     scope = resolve_scope(session, campaign, access.city)
     receipt = receipt_of(access.principal, body.received_at)
     fields = body.model_dump(mode="json", exclude={"received_at"}, exclude_none=True)
-    status, event = service.put_event(session, scope, external_id, fields, receipt)
+    status, event = writes.put_event(session, scope, external_id, fields, receipt)
     if status == "created":
         response.status_code = 201
-    return EventWriteResult(status=status, **service.event_out(event))
+    return EventWriteResult(status=status, **queries.event_out(event))
 
 
 @router.get(
@@ -104,7 +111,7 @@ def read_event(
     session: SessionDep, access: CityReaderDep, campaign: CampaignId, external_id: ExternalIdPath
 ) -> EventOut:
     scope = resolve_scope(session, campaign, access.city)
-    return EventOut(**service.event_out(service.get_event(session, scope, external_id)))
+    return EventOut(**queries.event_out(queries.get_event(session, scope, external_id)))
 
 
 @router.get(
@@ -122,7 +129,7 @@ def event_revisions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[RevisionOut]:
     scope = resolve_scope(session, campaign, access.city)
-    return service.event_history(session, scope, external_id, after=after, limit=limit)
+    return queries.event_history(session, scope, external_id, after=after, limit=limit)
 
 
 @router.get(
@@ -142,7 +149,7 @@ def list_events(
     period: PeriodFilter = None,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     mode: Mode | None = None,
-    category: Category | None = None,
+    category: CategoryFilter = None,
     labor_brand: bool | None = None,
     start_from: date | None = None,
     start_to: date | None = None,
@@ -150,6 +157,7 @@ def list_events(
     cursor: CursorQuery = None,
 ) -> Page[EventOut]:
     scope = resolve_scope(session, campaign, access.city)
-    where = service.EventFilter(period, county, mode, category, labor_brand, start_from, start_to)
-    rows, following = service.list_events(session, scope, where, limit=limit, cursor=cursor)
-    return Page(items=[EventOut(**service.event_out(row)) for row in rows], next_cursor=following)
+    scope.check_filter("event_categories", category, "category")
+    where = queries.EventFilter(period, county, mode, category, labor_brand, start_from, start_to)
+    rows, following = queries.list_events(session, scope, where, limit=limit, cursor=cursor)
+    return Page(items=[EventOut(**queries.event_out(row)) for row in rows], next_cursor=following)

@@ -11,14 +11,26 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from app.campaigns.vocabularies import MAX_EVENT_CATEGORY, TERM_PATTERN
 from app.core.text import SingleLine, Title
-from app.events.models import Category, Mode
-from app.records.fields import ReceivedAt, RegionCode
+from app.events.models import Mode
+from app.records.fields import ReceivedAt, RegionCode, term_description
 
 MAX_BATCH = 5000
 MAX_COUNT = 100_000_000
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 RESERVED_IDS = frozenset({"batch"})
+DEFAULT_CATEGORY = "other"
+CATEGORY_DESCRIPTION = term_description("event_categories")
+EventCategory = Annotated[
+    str,
+    Field(
+        pattern=TERM_PATTERN,
+        max_length=MAX_EVENT_CATEGORY,
+        description=CATEGORY_DESCRIPTION,
+        examples=["returnees"],
+    ),
+]
 
 
 def _whole_number(value: object) -> object:
@@ -65,7 +77,11 @@ class EventFields(BaseModel):
     end_date: date
     mode: Mode
     labor_brand: StrictBool = Field(default=False, description="劳务品牌专场")
-    category: Category = Category.other
+    category: EventCategory = Field(
+        default=DEFAULT_CATEGORY,
+        description=f"{CATEGORY_DESCRIPTION} Left out: `{DEFAULT_CATEGORY}`, which the "
+        "campaign must then have.",
+    )
     venue: Annotated[str, Field(max_length=500), SingleLine] | None = Field(
         default=None, description="Place or URL"
     )

@@ -11,13 +11,16 @@ from typing import Generic, Literal, TypeVar
 from sqlmodel import Session
 
 from app.campaigns.definition import CampaignDefinition, Indicator, Table
-from app.campaigns.service import get_period
+from app.campaigns.service import get_definition, get_period
 from app.computed import views
 from app.computed.compliance import Judgement, Status
 from app.computed.deltas import Delta
-from app.computed.goals import CountyWeek, local_day
+from app.computed.goals import CountyWeek
 from app.computed.names import named
 from app.computed.totals import IndicatorTotal
+from app.core.types import utc_now
+from app.exports.csv import csv_lines
+from app.exports.service import CSV, StreamedFile
 
 CsvView = Literal["deltas", "totals", "compliance", "county-weeks"]
 Lang = Literal["en", "zh"]
@@ -88,9 +91,9 @@ def label(indicator: Indicator) -> str:
     return f"{indicator.name_zh}（{indicator.unit_zh}）"
 
 
-def csv_view(
+def csv_export(
     session: Session,
-    scope: views.Scope,
+    campaign: str,
     view: CsvView,
     *,
     lang: Lang,
@@ -98,12 +101,16 @@ def csv_view(
     city: str | None,
     period: str | None,
     as_of: datetime | None,
-    at: datetime,
-) -> tuple[Header, Rows]:
+    at: datetime | None,
+) -> StreamedFile:
+    """A computed view as a CSV file, judged at `at` (default now), streamed row by row."""
+    definition = get_definition(session, campaign)
+    scope = views.scope_of(session, definition)
+    judged_at = at or utc_now()
     if period is not None:
         get_period(scope.periods, period)
-    official = _Official(scope.definition)
-    zone = scope.definition.zone
+    official = _Official(definition)
+    zone = definition.zone
     if view == "deltas":
         deltas = [
             d
@@ -122,21 +129,25 @@ def csv_view(
                     order[d.period],
                 )
             )
-        return _table(_delta_columns(official), deltas, lang, zone)
-    if view == "totals":
-        chosen = period or views.current_period(scope.periods, local_day(as_of or at, zone)).id
+        header, rows = _table(_delta_columns(official), deltas, lang, zone)
+    elif view == "totals":
+        chosen = views.chosen_period(scope, period, as_of or judged_at).id
         totals = views.totals_view(session, scope, table=table, period=chosen, as_of=as_of)
         named(session, (value for _, total in totals for value in total.cities))
-        return _table(_TOTAL_COLUMNS, _total_rows(chosen, totals, official), lang, zone)
-    if view == "compliance":
+        header, rows = _table(_TOTAL_COLUMNS, _total_rows(chosen, totals, official), lang, zone)
+    elif view == "compliance":
         judgements = views.compliance_view(
-            session, scope, at=at, as_of=as_of, city=city, period=period
+            session, scope, at=judged_at, as_of=as_of, city=city, period=period
         )
         named(session, judgements)
-        return _table(_compliance_columns(scope.definition), judgements, lang, zone)
-    weeks = views.goals_view(session, scope, at=at, as_of=as_of, city=city, period=period).weeks
-    named(session, weeks)
-    return _table(_WEEK_COLUMNS, weeks, lang, zone)
+        header, rows = _table(_compliance_columns(definition), judgements, lang, zone)
+    else:
+        weeks = views.goals_view(
+            session, scope, at=judged_at, as_of=as_of, city=city, period=period
+        ).weeks
+        named(session, weeks)
+        header, rows = _table(_WEEK_COLUMNS, weeks, lang, zone)
+    return StreamedFile(csv_lines(header, rows), CSV, f"{definition.id}-{view}.csv")
 
 
 def _delta_columns(official: _Official) -> list[Column[Delta]]:

@@ -13,6 +13,7 @@ from sqlmodel import Field, Session, SQLModel
 from app.attachments.storage import Storage, new_key
 from app.auth.dependencies import Principal
 from app.auth.models import Role
+from app.campaigns.service import get_definition
 from app.core.errors import Conflict, NotFound, ServiceError
 from app.core.types import UTCDateTime, utc_now
 from app.exports import service
@@ -47,6 +48,8 @@ class ExportJob(SQLModel, table=True):
 def create_job(
     session: Session, campaign: str, kind: JobKind, params: dict[str, Any], principal: Principal
 ) -> ExportJob:
+    """A queued job of a campaign that exists, for a reader of what it exports."""
+    get_definition(session, campaign)
     service.check_reader(principal, params.get("city"))
     job = ExportJob(
         id=uuid.uuid4().hex,
@@ -79,6 +82,15 @@ def require_done(job: ExportJob) -> ExportJob:
             extra={"state": job.state, "percent": job.percent},
         )
     return job
+
+
+def job_file(
+    session: Session, storage: Storage, campaign: str, job_id: str, principal: Principal
+) -> service.StreamedFile:
+    """The file of a finished job, read from the storage as it is sent."""
+    job = require_done(get_job(session, campaign, job_id, principal))
+    assert job.storage_key is not None and job.filename and job.media_type
+    return service.StreamedFile(storage.read(job.storage_key), job.media_type, job.filename)
 
 
 def _update(sessions: SessionFactory, job_id: str, **changes: Any) -> None:

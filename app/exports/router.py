@@ -1,53 +1,24 @@
 """Official tables (xlsx), weekly cases (docx) and analysts' CSV."""
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse
 
 from app.attachments.storage import StorageDep
 from app.auth.dependencies import PrincipalDep, ProvinceReaderDep
-from app.campaigns.service import get_definition
-from app.computed import views
 from app.core.deps import SessionDep
-from app.core.instants import Instant
-from app.core.params import (
-    PERIOD_PATTERN,
-    AsOf,
-    At,
-    CampaignId,
-    CityFilter,
-    PeriodFilter,
-    TableFilter,
-    TableId,
-)
+from app.core.params import AsOf, At, CampaignId, CityFilter, PeriodFilter, TableFilter, TableId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
-from app.core.types import utc_now
 from app.exports import jobs, service
-from app.exports.csv import csv_lines
-from app.exports.csv_views import CsvView, Lang, csv_view
-from app.exports.jobs import ExportJob, JobKind
+from app.exports.csv_views import CsvView, Lang, csv_export
+from app.exports.downloads import download
+from app.exports.schemas import ExportJobIn, ExportJobOut
 from app.exports.service import DOCX, XLSX, ExportValues, check_reader
-from app.review.schemas import CASE_SELECTION_HELP, CaseSelection, CasesQuery
+from app.review.schemas import CasesQuery
 
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["exports"])
-
-CSV = "text/csv; charset=utf-8"
-
-
-def _file_response(export: service.ExportFile) -> Response:
-    return _attachment(export.body, export.media_type, export.filename)
-
-
-def _attachment(body: bytes | Iterable[bytes], media_type: str, filename: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if isinstance(body, bytes):
-        return Response(body, media_type=media_type, headers=headers)
-    return StreamingResponse(iter(body), media_type=media_type, headers=headers)
 
 
 @router.get(
@@ -86,7 +57,7 @@ def export_table(
     ] = "cumulative",
 ) -> Response:
     check_reader(principal, city)
-    return _file_response(
+    return download(
         service.table_export(
             session, campaign, table, period=period, as_of=as_of, city=city, values=values
         )
@@ -127,21 +98,18 @@ def export_csv(
         Lang, Query(description="`en`: for machines; `zh`: for people (see above)")
     ] = "en",
 ) -> Response:
-    definition = get_definition(session, campaign)
-    scope = views.scope_of(session, definition)
-    judged_at = at or utc_now()
-    header, rows = csv_view(
+    file = csv_export(
         session,
-        scope,
+        campaign,
         view,
         lang=lang,
         table=table,
         city=city,
         period=period,
         as_of=as_of,
-        at=judged_at,
+        at=at,
     )
-    return _attachment(csv_lines(header, rows), CSV, f"{definition.id}-{view}.csv")
+    return download(file)
 
 
 @router.get(
@@ -167,7 +135,7 @@ def export_cases(
     cases: CasesQuery = "latest",
 ) -> Response:
     check_reader(principal, city)
-    return _file_response(
+    return download(
         service.cases_export(
             session, storage, campaign, period=period, city=city, adopted_only=cases == "adopted"
         )
@@ -194,57 +162,8 @@ def export_urgent(
     period: PeriodFilter = None,
     city: CityFilter = None,
 ) -> Response:
-    return _file_response(
+    return download(
         service.cases_export(session, storage, campaign, period=period, city=city, urgent=True)
-    )
-
-
-class ExportJobIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"kind": "cases.docx", "period": "W05"}]},
-    )
-
-    kind: JobKind
-    period: Annotated[str, Field(pattern=PERIOD_PATTERN)] | None = None
-    city: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
-    as_of: Instant | None = Field(default=None, description="xlsx only")
-    values: ExportValues | None = Field(
-        default=None, description="xlsx only: `cumulative` (default) or `increase` (本周新增)"
-    )
-    cases: CaseSelection | None = Field(
-        default=None, description="cases.docx only: " + CASE_SELECTION_HELP
-    )
-
-
-class ExportJobOut(BaseModel):
-    id: str
-    kind: str
-    params: dict[str, Any]
-    state: Literal["queued", "running", "done", "failed"]
-    percent: int
-    error: str | None
-    filename: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    status_url: str
-    file_url: str
-
-
-def _job_out(job: ExportJob) -> ExportJobOut:
-    base = f"/api/v1/campaigns/{job.campaign_id}/exports/jobs/{job.id}"
-    return ExportJobOut(
-        id=job.id,
-        kind=job.kind,
-        params=job.params,
-        state=job.state,
-        percent=job.percent,
-        error=job.error,
-        filename=job.filename,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        status_url=base,
-        file_url=base + "/file",
     )
 
 
@@ -268,11 +187,9 @@ def start_export_job(
     campaign: CampaignId,
     body: Annotated[ExportJobIn, Body()],
 ) -> JSONResponse:
-    get_definition(session, campaign)
-    params = body.model_dump(mode="json", exclude={"kind"}, exclude_none=True)
-    job = jobs.create_job(session, campaign, body.kind, params, principal)
+    job = jobs.create_job(session, campaign, body.kind, body.params(), principal)
     background.add_task(jobs.run_job, request.app.state.job_sessions, storage, job.id)
-    out = _job_out(job)
+    out = ExportJobOut.of(job)
     return JSONResponse(
         out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url}
     )
@@ -290,7 +207,7 @@ def read_export_job(
     campaign: CampaignId,
     job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
 ) -> ExportJobOut:
-    return _job_out(jobs.get_job(session, campaign, job_id, principal))
+    return ExportJobOut.of(jobs.get_job(session, campaign, job_id, principal))
 
 
 @router.get(
@@ -315,6 +232,4 @@ def read_export_job_file(
     campaign: CampaignId,
     job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
 ) -> Response:
-    job = jobs.require_done(jobs.get_job(session, campaign, job_id, principal))
-    assert job.storage_key is not None and job.filename and job.media_type
-    return _attachment(storage.read(job.storage_key), job.media_type, job.filename)
+    return download(jobs.job_file(session, storage, campaign, job_id, principal))

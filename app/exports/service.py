@@ -1,6 +1,6 @@
 """Building the export files: plain functions the endpoints and export jobs share."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -12,12 +12,14 @@ from app.attachments.service import attachments_of
 from app.attachments.storage import Storage
 from app.auth.dependencies import Principal, check_city
 from app.auth.models import Role
+from app.briefing.docx import build_briefing_docx
+from app.briefing.service import build_briefing
 from app.campaigns.calendar import Period
 from app.campaigns.definition import CampaignDefinition, Deliverable, Table
-from app.campaigns.service import get_definition, get_period, get_table
+from app.campaigns.service import get_definition, get_table
 from app.cases.models import HighlightCase
 from app.computed import views
-from app.computed.goals import local_day
+from app.computed.answers import BriefingQuery
 from app.computed.sources import snapshot_heads
 from app.core.errors import Forbidden
 from app.core.types import utc_now
@@ -39,11 +41,21 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The official tables' figures: cumulative (as in /totals) or the week's increase (/deltas).
 ExportValues = Literal["cumulative", "increase"]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CSV = "text/csv; charset=utf-8"
 
 
 @dataclass(frozen=True)
 class ExportFile:
     body: bytes
+    media_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class StreamedFile:
+    """A file sent as it is produced (a CSV) or read (a finished job's file)."""
+
+    chunks: Iterable[bytes]
     media_type: str
     filename: str
 
@@ -72,11 +84,7 @@ def table_export(
     definition = get_definition(session, campaign)
     found = get_table(definition, table)
     scope = views.scope_of(session, definition)
-    chosen = (
-        get_period(scope.periods, period)
-        if period
-        else views.current_period(scope.periods, local_day(as_of or utc_now(), definition.zone))
-    )
+    chosen = views.chosen_period(scope, period, as_of or utc_now())
     if city is not None:
         views.chosen_cities(definition, city)
     figures = _table_figures(session, scope, found, chosen, as_of, values)
@@ -152,11 +160,7 @@ def cases_export(
     (重要舆情/突发事件: a track of their own, never counted or compiled as highlights)."""
     definition = get_definition(session, campaign)
     scope = views.scope_of(session, definition)
-    chosen = (
-        get_period(scope.periods, period)
-        if period
-        else views.current_period(scope.periods, local_day(utc_now(), definition.zone))
-    )
+    chosen = views.chosen_period(scope, period, utc_now())
     cities = views.chosen_cities(definition, city)
     cases = session.exec(
         select(HighlightCase)
@@ -228,3 +232,13 @@ def _case_entry(
         pictures=pictures,
         other_files=[f.filename for f in files if f.kind != "picture"],
     )
+
+
+def briefing_export(session: Session, campaign: str, query: BriefingQuery) -> ExportFile:
+    """The weekly briefing (简报) as a 公文 (docx)."""
+    at = query.at or utc_now()
+    briefing = build_briefing(
+        session, campaign, period=query.period, at=at, as_of=query.as_of, cases=query.cases
+    )
+    filename = f"{briefing.campaign}-briefing-{briefing.period}.docx"
+    return ExportFile(build_briefing_docx(briefing), DOCX, filename)

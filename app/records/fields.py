@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from app.campaigns.vocabularies import VOCABULARY_NOUNS, VocabularyName
 from app.core.instants import Instant
 from app.core.params import PERIOD_PATTERN
 
@@ -17,3 +18,13 @@ ReceivedAt = Annotated[
         "The write is marked backdated.",
     ),
 ]
+
+
+def term_description(vocabulary: VocabularyName) -> str:
+    """What a field holding an id of one of the campaign's vocabularies says in OpenAPI."""
+    return (
+        f"One of the campaign's {VOCABULARY_NOUNS[vocabulary]} ids: the list `{vocabulary}` of "
+        "`GET /api/v1/campaigns/{campaign}/vocabularies` (with Chinese and English labels; "
+        "also the campaign definition's `vocabularies`). Any other id is refused with 422 "
+        "naming this field and the allowed ids."
+    )

@@ -20,6 +20,7 @@ from app.campaigns.service import (
     get_period,
     get_table,
 )
+from app.core.changes import LOCK_ONLY
 from app.core.conditional import require_match
 from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, NotFound
@@ -114,8 +115,7 @@ def _where_key(model: type[SnapshotHead] | type[SnapshotRevision], key: Snapshot
 
 
 # The write path uses Core statements built once: the ORM's unit of work and statement
-# construction cost more than the SQL itself here. Core writes bypass the change-tracking
-# hook, so submit_snapshot calls mark_changed itself.
+# construction cost more than the SQL itself here.
 _HEAD: SqlTable = SnapshotHead.__table__  # type: ignore[attr-defined]
 _REVISION: SqlTable = SnapshotRevision.__table__  # type: ignore[attr-defined]
 _HEAD_STATE = (
@@ -155,6 +155,7 @@ def _lock_head_statement(insert: Any) -> Any:
             set_={"current_revision": _HEAD.c.current_revision},
         )
         .returning(*_HEAD_STATE)
+        .execution_options(**{LOCK_ONLY: True})
     )
 
 
