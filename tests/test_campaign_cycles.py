@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -147,3 +148,13 @@ def test_a_ten_day_campaign_runs_through_intake_views_and_exports(
     assert exported.status_code == 200, exported.text
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert {row["period"] for row in rows} == {"P01", "P02", "P03", "P04", "P05"}
+
+    workbook = client.get(
+        CAMPAIGN + "/exports/hiring.xlsx", params={"period": "P03"}, headers=viewer
+    )
+    assert workbook.status_code == 200, workbook.text
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    texts = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert "本期报送" in texts  # Hefei reported P03: a period of this campaign is 期, not 周
+    assert not [text for text in texts if "本周" in text]

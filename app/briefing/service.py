@@ -58,7 +58,6 @@ from app.computed.goals import (
 )
 from app.computed.totals import IndicatorTotal
 from app.core.numbers import json_number
-from app.exports.cases_docx import ACTIVITY_LABELS
 from app.exports.official_docx import duration_label, instant_label, month_day, span_label
 from app.regions.service import names_of
 from app.reporting.spreadsheets import date_zh
@@ -651,7 +650,7 @@ def highlights(figures: Figures) -> HighlightsOut:
             county_name=figures.names.get(case.county_code) if case.county_code else None,
             title=case.title,
             activity=case.activity,
-            activity_zh=ACTIVITY_LABELS.get(case.activity, case.activity),
+            activity_zh=figures.definition.vocabularies.label("case_activities", case.activity),
             text=case.text,
             received_at=case.first_received_at,
         )

@@ -85,3 +85,8 @@ class Vocabularies(BaseModel):
     def ids(self, name: str) -> list[str]:
         terms: list[VocabularyTerm] = getattr(self, name)
         return [term.id for term in terms]
+
+    def label(self, name: VocabularyName, term_id: str) -> str:
+        """The Chinese label of a term; the id itself for a term the campaign no longer has."""
+        terms: list[VocabularyTerm] = getattr(self, name)
+        return next((term.name_zh for term in terms if term.id == term_id), term_id)

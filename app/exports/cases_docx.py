@@ -16,13 +16,6 @@ from app.exports.official_docx import OfficialDocument, chinese_numeral
 TITLE = "一周特色亮点工作"  # when the campaign names no weekly cases deliverable
 URGENT_TITLE = "重要舆情和突发事件"
 PICTURE_WIDTH = Cm(14)  # within the 15.6 cm type area
-ACTIVITY_LABELS = {
-    "visit": "就业访民情",
-    "warmth": "节日送温暖",
-    "jobs_nearby": "送岗到身边",
-    "village_projects": "项目进乡村",
-    "cross_region": "省内外对接",
-}
 
 
 @dataclass(frozen=True)
@@ -35,7 +28,7 @@ class Picture:
 class CaseEntry:
     title: str
     county: str | None
-    activity: str
+    activity: str  # its label in the campaign's vocabulary
     text: str
     pictures: Sequence[Picture] = field(default_factory=tuple)
     other_files: Sequence[str] = field(default_factory=tuple)
@@ -47,11 +40,12 @@ class CityCases:
     cases: Sequence[CaseEntry]
 
 
-def shortfall_note(count: int, required: int | None) -> str:
-    """The mark at a city's name when its week has fewer cases than required."""
+def shortfall_note(count: int, required: int | None, cycle: str = "周") -> str:
+    """The mark at a city's name when its period has fewer cases than required; `cycle` is
+    what the campaign calls a period (周, 旬, 期)."""
     if required is None or count >= required:
         return ""
-    return f"（本周报送{count}个，少于{required}个）"
+    return f"（本{cycle}报送{count}个，少于{required}个）"
 
 
 def build_cases_docx(
@@ -62,13 +56,14 @@ def build_cases_docx(
     *,
     required: int | None,
     none_text: str = "无。",
+    cycle: str = "周",
 ) -> bytes:
     """`required`: the cases a city owes per week (None: no requirement, e.g. urgent reports)."""
     document = OfficialDocument(title)
     document.title(title)
     document.subtitle(f"（{campaign_name}　{period_label}）")
     for number, city in enumerate(cities, 1):
-        note = shortfall_note(len(city.cases), required)
+        note = shortfall_note(len(city.cases), required, cycle)
         document.heading(f"{chinese_numeral(number)}、{city.city}{note}", 1)
         if not city.cases and not note:
             document.paragraph(none_text)
@@ -79,7 +74,7 @@ def build_cases_docx(
 
 def _add_case(document: OfficialDocument, number: int, case: CaseEntry) -> None:
     document.heading(f"（{chinese_numeral(number)}）{case.title}", 2)
-    facts = [f"活动：{ACTIVITY_LABELS.get(case.activity, case.activity)}"]
+    facts = [f"活动：{case.activity}"]
     if case.county:
         facts.insert(0, f"县（市、区）：{case.county}")
     document.paragraph("　".join(facts))

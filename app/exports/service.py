@@ -139,6 +139,7 @@ def _table_figures(
             if deliverable in deliverables and at is not None
         },
         increases=increases,
+        label=definition.periods.label,
     )
 
 
@@ -184,7 +185,7 @@ def cases_export(
         CityCases(
             names.get(code, code),
             [
-                _case_entry(case, files.get(case.id or 0, []), names, storage)
+                _case_entry(case, files.get(case.id or 0, []), names, storage, definition)
                 for case in cases
                 if case.city_code == code
             ],
@@ -202,6 +203,7 @@ def cases_export(
             label,
             grouped,
             required=weekly.min_count if weekly else None,
+            cycle=definition.periods.label,
         )
     suffix = f"-{city}" if city else ""
     kind = "urgent" if urgent else "cases"
@@ -217,7 +219,11 @@ def _weekly_cases(definition: CampaignDefinition) -> Deliverable | None:
 
 
 def _case_entry(
-    case: HighlightCase, files: Sequence[Attachment], names: dict[str, str], storage: Storage
+    case: HighlightCase,
+    files: Sequence[Attachment],
+    names: dict[str, str],
+    storage: Storage,
+    definition: CampaignDefinition,
 ) -> CaseEntry:
     pictures = [
         Picture(f.filename, b"".join(storage.read(f.storage_key)))
@@ -227,7 +233,7 @@ def _case_entry(
     return CaseEntry(
         title=case.title,
         county=names.get(case.county_code) if case.county_code else None,
-        activity=case.activity,
+        activity=definition.vocabularies.label("case_activities", case.activity),
         text=case.text,
         pictures=pictures,
         other_files=[f.filename for f in files if f.kind != "picture"],

@@ -20,9 +20,7 @@ from app.computed.totals import CityValue, IndicatorTotal
 from app.reporting.spreadsheets import SheetSpec, ValueRow, build_table_workbook, date_zh
 
 TOTAL_LABEL = "全省合计"
-REPORTED = "本周报送"
 NOT_REPORTED = "未报"
-_NOT_CARRIED = (REPORTED, NOT_REPORTED)
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,16 @@ class TableFigures:
     completeness: Mapping[tuple[str, str], tuple[int, int]]
     # The period's deltas (`/deltas`): given, the sheets show the week's increase instead.
     increases: Sequence[Delta] | None = None
+    label: str = "周"  # what the campaign calls a period: 本周, 本旬, 本期
 
     @property
     def weekly_increase(self) -> bool:
         return self.increases is not None
+
+    @property
+    def reported(self) -> str:
+        """The status of a city that reported this period (本周报送)."""
+        return f"本{self.label}报送"
 
 
 def city_workbook(
@@ -62,13 +66,18 @@ def province_workbook(
     figures: TableFigures,
 ) -> bytes:
     rows = [_city_row(table, city, figures, placeholder=NOT_REPORTED) for city in cities]
-    reporting = [c for c, row in zip(cities, rows, strict=True) if row.status == REPORTED]
-    carried = [c for c, row in zip(cities, rows, strict=True) if row.status not in _NOT_CARRIED]
+    reporting = [c for c, row in zip(cities, rows, strict=True) if row.status == figures.reported]
+    carried = [
+        c
+        for c, row in zip(cities, rows, strict=True)
+        if row.status not in (figures.reported, NOT_REPORTED)
+    ]
     missing = [c for c, row in zip(cities, rows, strict=True) if row.status == NOT_REPORTED]
-    coverage = f"含{len(reporting)}/{len(cities)}市本周数据"
+    coverage = f"含{len(reporting)}/{len(cities)}市本{figures.label}数据"
     total = ValueRow(TOTAL_LABEL, _total_values(figures, rows), status=coverage)
     province = SheetSpec(
-        title=f"{table.attachment} 全省" + (" 本周新增" if figures.weekly_increase else ""),
+        title=f"{table.attachment} 全省"
+        + (f" 本{figures.label}新增" if figures.weekly_increase else ""),
         table=table,
         campaign_name=definition.name_zh,
         unit_name=province_name,
@@ -116,7 +125,7 @@ def _city_row(
     if source is None:
         status = NOT_REPORTED
     elif source == figures.period.id:
-        status = REPORTED
+        status = figures.reported
     else:
         status = f"沿用{_month_day(_end(figures, source))}数据"
     if figures.increases is None:
@@ -151,7 +160,7 @@ def _increases(
         values[key] = delta.delta if delta is not None else Decimal(0)
         if delta is None:
             since = _named(figures, value.period)
-            comments[key] = f"本期未报此项，沿用{since}累计数，本周新增计为0"
+            comments[key] = f"本期未报此项，沿用{since}累计数，本{figures.label}新增计为0"
         elif note := _delta_note(figures, delta):
             comments[key] = note
     return values, comments
@@ -160,11 +169,12 @@ def _increases(
 def _delta_note(figures: TableFigures, delta: Delta) -> str | None:
     notes = []
     if delta.gap and delta.previous_period is None:
-        notes.append("首次报送：本周新增即自活动开始的累计数")
+        notes.append(f"首次报送：本{figures.label}新增即自活动开始的累计数")
     elif delta.gap and delta.previous_period is not None:
         order = {p.id: p.index for p in figures.periods}
-        weeks = order[delta.period] - order[delta.previous_period]
-        notes.append(f"上次报送为{_named(figures, delta.previous_period)}：为{weeks}周的增量")
+        periods = order[delta.period] - order[delta.previous_period]
+        since = _named(figures, delta.previous_period)
+        notes.append(f"上次报送为{since}：为{periods}{figures.label}的增量")
     if delta.negative:
         notes.append("累计数低于上次报送（更正），增量为负")
     return "；".join(notes) or None
@@ -186,15 +196,15 @@ def _explanations(
     day = _month_day(figures.period.end)
     if figures.weekly_increase:
         lines = [
-            f"本表为本周新增数：各市截至{day}的累计数减去其上次报送的累计数（首次报送的市为其"
+            f"本表为本{figures.label}新增数：各市截至{day}的累计数减去其上次报送的累计数（首次报送的市为其"
             f"累计数）；{TOTAL_LABEL}为各市之和，{coverage}。"
         ]
     else:
         lines = [f"{TOTAL_LABEL}为各市截至{day}的最新累计数之和，{coverage}。"]
     if carried:
-        zero = "，本周新增计为0" if figures.weekly_increase else ""
+        zero = f"，本{figures.label}新增计为0" if figures.weekly_increase else ""
         lines.append(
-            f"{_names(carried)}未报本周数据，沿用最近一次报送的累计数{zero}"
+            f"{_names(carried)}未报本{figures.label}数据，沿用最近一次报送的累计数{zero}"
             "（见“数据情况”列和单元格批注）。"
         )
     if missing:

@@ -20,13 +20,6 @@
   const CASES_LIMIT = 1000;
   const URGENT_LIMIT = 20;
   const ROLE_NAMES = { viewer: '查看者', reviewer: '审核员', admin: '管理员', reporter: '城市报送' };
-  const ACTIVITY = {
-    visit: '就业访民情',
-    warmth: '节日送温暖',
-    jobs_nearby: '送岗到身边',
-    village_projects: '项目进乡村',
-    cross_region: '省内外对接',
-  };
 
   const state = {
     route: parseRoute(),
@@ -94,6 +87,13 @@
     return campaigns.slice().sort((a, b) => (a.start < b.start ? 1 : -1))[0].id;
   }
 
+  // The campaign's own words (its vocabularies): id -> Chinese label.
+  function labels(terms) {
+    const found = {};
+    for (const term of terms) found[term.id] = term.name_zh;
+    return found;
+  }
+
   async function loadMeta() {
     let campaign = state.query.campaign;
     if (!campaign) campaign = chooseCampaign((await api.get('/campaigns', { auth: false })).data);
@@ -119,6 +119,7 @@
       order: order,
       units: def.reporting_units,
       names: names,
+      activities: labels(def.vocabularies ? def.vocabularies.case_activities : []),
     };
   }
 
@@ -894,7 +895,7 @@
         h('tr', { 'data-case': c.id },
           h('td', {}, c.period),
           h('th', { scope: 'row' }, c.title),
-          h('td', {}, ACTIVITY[c.activity] || c.activity),
+          h('td', {}, state.meta.activities[c.activity] || c.activity),
           h('td', {}, c.county ? counties[c.county] || c.county : '—'),
           h('td', {}, c.urgent ? h('span', { class: 'status missing' }, '! 紧急') : '亮点案例'),
           h('td', {}, ui.localTime(c.received_at, zone)),
