@@ -28,6 +28,7 @@ from app.campaigns.calendar import Period
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.service import campaign_periods, get_definition
 from app.contacts.models import CityContact
+from app.core.leases import claim_due
 from app.core.settings import Settings
 from app.regions.models import Region
 from app.reminders.models import EmailStatus, Notification
@@ -70,30 +71,26 @@ def _lease_duration(settings: Settings) -> timedelta:
 
 def _claim(engine: Engine, now: datetime, lease: datetime) -> dict[int, int]:
     """id -> attempts (this one included) of the notifications this worker now holds."""
-    claimable = (
-        select(Notification.id)
-        .where(
-            Notification.email_status == EmailStatus.pending.value,
-            (col(Notification.email_lease_until).is_(None))
-            | (col(Notification.email_lease_until) <= now),
-        )
-        .order_by(col(Notification.id))
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
-    )
-    statement = (
-        update(Notification)
-        .where(col(Notification.id).in_(claimable.scalar_subquery()))
-        .values(
-            email_lease_until=lease,
-            email_attempts=col(Notification.email_attempts) + 1,
-        )
-        .returning(col(Notification.id), col(Notification.email_attempts))
-    )
     with Session(engine) as session:
-        rows = session.execute(statement).all()
+        rows = claim_due(
+            session,
+            Notification,
+            free=(
+                col(Notification.email_status) == EmailStatus.pending.value,
+                (col(Notification.email_lease_until).is_(None))
+                | (col(Notification.email_lease_until) <= now),
+            ),
+            due=(),
+            order_by=(col(Notification.id),),
+            limit=BATCH,
+            values={
+                "email_lease_until": lease,
+                "email_attempts": col(Notification.email_attempts) + 1,
+            },
+            returning=(col(Notification.id), col(Notification.email_attempts)),
+        )
         session.commit()
-    return {notification_id: attempts for notification_id, attempts in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def _compose(

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, or_, select
 from standardwebhooks.webhooks import Webhook
 
 from app.core.db import per_dialect, session_scope
+from app.core.leases import claim_due
 from app.core.settings import Settings
 from app.core.types import utc_now
 from app.outbox.models import OutboxEvent
@@ -170,31 +171,22 @@ def _claim(engine: Engine, settings: Settings, now: datetime, batch: int) -> lis
                 col(WebhookDelivery.lease_until) < now,
             ),
         )
-        due = (
-            select(WebhookDelivery.id)
-            .where(
-                *free,
-                col(WebhookDelivery.next_attempt_at) <= now,
-                col(WebhookDelivery.subscription_id).in_(active),
+        claimed = [
+            row[0]
+            for row in claim_due(
+                session,
+                WebhookDelivery,
+                free=free,
+                due=(
+                    col(WebhookDelivery.next_attempt_at) <= now,
+                    col(WebhookDelivery.subscription_id).in_(active),
+                ),
+                order_by=(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id)),
+                limit=batch,
+                values={"lease_until": lease_until},
+                returning=(col(WebhookDelivery.id),),
             )
-            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
-            .limit(batch)
-        )
-        if _is_postgres(session):
-            due = due.with_for_update(skip_locked=True, of=WebhookDelivery)
-        claimed = (
-            session.execute(
-                update(WebhookDelivery)
-                # Checked again on the row as it is when locked (PostgreSQL re-reads a row
-                # another worker changed): taken by nobody else meanwhile.
-                .where(col(WebhookDelivery.id).in_(due), *free)
-                .values(lease_until=lease_until)
-                .returning(col(WebhookDelivery.id))
-                .execution_options(synchronize_session=False)
-            )
-            .scalars()
-            .all()
-        )
+        ]
         if not claimed:
             return []
         rows = session.exec(
