@@ -5,7 +5,7 @@ only delays its rows until the lease runs out."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, update
+from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 
@@ -19,7 +19,7 @@ def claim_due(
     limit: int,
     values: Mapping[str, Any],
     returning: Sequence[Any],
-) -> Sequence[Row[tuple[Any, ...]]]:
+) -> list[tuple[Any, ...]]:
     """Set `values` (the lease) on up to `limit` rows that are `free` and `due`, in `order_by`
     order, and return their `returning` columns. Rows another worker is claiming are skipped
     (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer at a time), and `free` is
@@ -40,4 +40,4 @@ def claim_due(
         .returning(*returning)
         .execution_options(synchronize_session=False)
     )
-    return session.execute(statement).all()
+    return [tuple(row) for row in session.execute(statement)]

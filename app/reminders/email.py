@@ -90,7 +90,7 @@ def _claim(engine: Engine, now: datetime, lease: datetime) -> dict[int, int]:
             returning=(col(Notification.id), col(Notification.email_attempts)),
         )
         session.commit()
-    return {row[0]: row[1] for row in rows}
+    return {notification_id: attempts for notification_id, attempts in rows}
 
 
 def _compose(
