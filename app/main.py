@@ -17,6 +17,7 @@ from app.attachments.storage import storage_for
 from app.auth.grant import SignInGuard
 from app.auth.router import router as auth_router
 from app.briefing.router import router as briefing_router
+from app.campaigns.reference import indicator_reference
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
 from app.computed.router import router as computed_router
@@ -35,6 +36,7 @@ from app.dashboard.router import router as dashboard_router
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
 from app.exports.router import router as exports_router
+from app.locks.router import router as locks_router
 from app.ops.router import router as ops_router
 from app.regions.router import router as regions_router
 from app.reminders.router import router as reminders_router
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         regions_router,
         campaigns_router,
         reporting_router,
+        locks_router,
         review_router,
         contacts_router,
         cases_router,
@@ -136,7 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         app.include_router(router)
     install_docs(app)
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: build_openapi(app, indicator_reference)  # type: ignore[method-assign]
 
     if settings.cors_allow_origins:
         app.add_middleware(

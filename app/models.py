@@ -10,10 +10,11 @@ from app.documents.models import CityDocument
 from app.events.models import EventTally, RecruitmentEvent, RecruitmentEventRevision
 from app.exports.jobs import ExportJob
 from app.idempotency.models import IdempotencyRecord
+from app.locks.models import PeriodLock
 from app.outbox.models import OutboxEvent
 from app.regions.models import Region
 from app.reminders.models import Notification
-from app.reporting.models import PeriodLock, SnapshotHead, SnapshotRevision
+from app.reporting.models import SnapshotHead, SnapshotRevision
 from app.review.models import CaseReview, SnapshotReview
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 

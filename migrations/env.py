@@ -5,6 +5,7 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
+from app.core.changes import MIGRATION
 from app.core.db import create_db_engine
 from app.core.settings import get_settings
 
@@ -20,6 +21,7 @@ def _url() -> str:
 
 
 def _configure(connection: Connection) -> None:
+    connection.execution_options(**{MIGRATION: True})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -13,6 +13,7 @@ from app.cases.models import HighlightCase, HighlightCaseRevision
 from app.cases.schemas import CaseOut
 from app.core.conditional import require_match
 from app.core.errors import FieldError, InvalidInput
+from app.locks.service import ensure_unlocked
 from app.outbox.models import EventType
 from app.outbox.service import record_event
 from app.records.lookup import city_record
@@ -24,7 +25,6 @@ from app.records.revisions import (
     revision_history,
 )
 from app.records.scope import CityScope
-from app.reporting.locks import ensure_unlocked
 from app.review.cases import case_reviews
 
 CASE_FIELDS = ("period", "title", "text", "county", "activity", "urgent")

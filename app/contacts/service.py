@@ -5,8 +5,8 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from app.auth.dependencies import Principal
 from app.auth.models import Role
+from app.auth.policy import Principal
 from app.contacts.formats import mask_email, mask_phone
 from app.contacts.models import CityContact, CityContactRevision
 from app.contacts.schemas import ContactIn, ContactOut

@@ -45,6 +45,11 @@ class DataVersion(SQLModel, table=True):
 LOCK_ONLY = "lock_only"
 
 
+# An execution option for a connection that migrates the schema (Alembic): what it writes
+# (table copies, backfills) belongs to the migration, not to a writer of campaign data.
+MIGRATION = "schema_migration"
+
+
 class UntrackedWrite(RuntimeError):
     """A transaction wrote campaign data without bumping any campaign's counter: the computed
     views would keep answering from before it. A programming error, never a client's."""
@@ -179,6 +184,8 @@ def _before_execute(
     execution_options: Any,
 ) -> None:
     if not isinstance(statement, UpdateBase) or statement.get_execution_options().get(LOCK_ONLY):
+        return
+    if connection.get_execution_options().get(MIGRATION):
         return
     column = _campaign_column(statement)
     if column is None:

@@ -1,12 +1,14 @@
-"""The OpenAPI document: FastAPI's, plus the shared Problem schema every error refers to."""
+"""The OpenAPI document: FastAPI's, plus the shared Problem schema every error refers to.
 
+The domain adds to the description through `appendix` (the campaigns' indicator tables, from
+`app.campaigns.reference`): nothing here imports a domain package."""
+
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.campaigns.definition import read_definition_file
-from app.campaigns.service import DEFINITIONS_DIR
 from app.core.problems import Problem, problem_responses
 
 API_DESCRIPTION = """
@@ -42,33 +44,14 @@ each offending field, and the `request_id` also sent in the `X-Request-ID` heade
 """.strip()
 
 
-def indicator_reference() -> str:
-    """Every indicator of every shipped campaign, with its Chinese and English label."""
-    sections = []
-    for path in sorted(DEFINITIONS_DIR.glob("*.yaml")):
-        definition = read_definition_file(path)
-        for table in definition.tables:
-            rows = [
-                f"| {i.seq} | `{i.key}` | {i.name_zh} | {i.name_en} | {i.unit_zh} / {i.unit_en} "
-                f"| {f'`{i.parent}`' if i.parent else ''} |"
-                for i in table.indicators
-            ]
-            sections.append(
-                f"### `{definition.id}` table `{table.id}`: {table.attachment} "
-                f"{table.title_zh} ({table.title_en})\n\n"
-                "| 序号 | key | 中文 | English | unit | 其中 of |\n|---|---|---|---|---|---|\n"
-                + "\n".join(rows)
-            )
-    return "## Indicators\n\n" + "\n\n".join(sections)
-
-
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, appendix: Callable[[], str]) -> dict[str, Any]:
+    """Built once per app; `appendix()` is Markdown that follows `API_DESCRIPTION`."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title,
         version=app.version,
-        description=API_DESCRIPTION + "\n\n" + indicator_reference(),
+        description=API_DESCRIPTION + "\n\n" + appendix(),
         routes=app.routes,
         tags=[
             {"name": "auth", "description": "Access tokens (OAuth2 client credentials)"},

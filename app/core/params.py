@@ -19,6 +19,9 @@ CAMPAIGN_PATTERN = r"^[a-z0-9][a-z0-9-]{1,31}$"
 TABLE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 REGION_PATTERN = r"^\d{6}$"
 
+CityCode = Annotated[
+    str, Path(pattern=REGION_PATTERN, description="6-digit city code", examples=["320100"])
+]
 CampaignId = Annotated[str, Path(pattern=CAMPAIGN_PATTERN, examples=["js-2024"])]
 TableId = Annotated[str, Path(pattern=TABLE_PATTERN, examples=["t1"])]
 ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,32}$", examples=["W04", "stage_report"])]

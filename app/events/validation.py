@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from app.core.errors import FieldError
 from app.events.schemas import RESERVED_IDS, EventItem, ItemStatus
+from app.locks.service import current_locks
 from app.records.scope import CityScope
-from app.reporting.locks import current_locks
 
 LOCKED = "period_locked"
 

@@ -11,8 +11,8 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel
 
 from app.attachments.storage import Storage, new_key
-from app.auth.dependencies import Principal
 from app.auth.models import Role
+from app.auth.policy import Principal
 from app.campaigns.service import get_definition
 from app.core.errors import Conflict, NotFound, ServiceError
 from app.core.types import UTCDateTime, utc_now

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 from app.attachments.models import Attachment
 from app.attachments.service import attachments_of
 from app.attachments.storage import Storage
-from app.auth.dependencies import Principal, check_city
 from app.auth.models import Role
+from app.auth.policy import Principal, check_city
 from app.briefing.docx import build_briefing_docx
 from app.briefing.service import build_briefing
 from app.campaigns.calendar import Period

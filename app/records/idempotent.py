@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.auth.dependencies import CityAccess
+from app.auth.policy import CityAccess
 from app.idempotency.service import StoredResponse, answer_once
 
 

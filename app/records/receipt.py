@@ -4,7 +4,7 @@ an earlier receipt time, and such writes are marked backdated)."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.auth.dependencies import Principal, receipt_time
+from app.auth.policy import Principal, receipt_time
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Snapshot intake: PUT a city's table for a period, read it back, import files, lock periods."""
+"""Snapshot intake: PUT a city's table for a period, read it back, import files."""
 
 from decimal import Decimal
 from typing import Annotated, Any
@@ -8,14 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from app.auth.dependencies import (
-    AdminDep,
-    CityReaderDep,
-    CityWriterDep,
-    Principal,
-    PrincipalDep,
-    receipt_time,
-)
+from app.auth.dependencies import CityReaderDep, CityWriterDep
+from app.auth.policy import Principal, receipt_time
 from app.campaigns.definition import Table
 from app.campaigns.service import get_definition, get_table
 from app.core.deps import ReadSessionDep, SessionDep, SettingsDep, short_read
@@ -30,13 +24,10 @@ from app.core.types import utc_now
 from app.idempotency.header import IdempotencyKey
 from app.idempotency.service import StoredResponse, answer_once
 from app.regions.service import names_of
-from app.reporting import locks, snapshots
+from app.reporting import snapshots
 from app.reporting.imports import check_whose, read_upload
-from app.reporting.models import PeriodLock
 from app.reporting.schemas import (
     ImportResult,
-    LockIn,
-    LockOut,
     SnapshotIn,
     SnapshotOut,
     SnapshotRevisionOut,
@@ -313,77 +304,4 @@ def get_template(session: SessionDep, campaign: CampaignId, table: TableId) -> R
         build_template(found, definition.name_zh),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@router.put(
-    "/{campaign}/periods/{period}/lock",
-    summary="Lock a period for every city, or for one city (admin)",
-    response_model=LockOut,
-    responses=problem_responses(401, 403, 404, 422),
-)
-def lock_period(
-    session: SessionDep,
-    admin: AdminDep,
-    campaign: CampaignId,
-    period: PeriodPath,
-    body: Annotated[LockIn, Body()],
-) -> LockOut:
-    row = locks.set_lock(
-        session,
-        get_definition(session, campaign),
-        period,
-        body.city,
-        locked=True,
-        reason=body.reason,
-        actor=admin.client_id,
-    )
-    return _lock_out(row)
-
-
-@router.delete(
-    "/{campaign}/periods/{period}/lock",
-    summary="Unlock a period for every city, or for one city (admin)",
-    response_model=LockOut,
-    responses=problem_responses(401, 403, 404, 422),
-)
-def unlock_period(
-    session: SessionDep,
-    admin: AdminDep,
-    campaign: CampaignId,
-    period: PeriodPath,
-    city: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-) -> LockOut:
-    row = locks.set_lock(
-        session,
-        get_definition(session, campaign),
-        period,
-        city,
-        locked=False,
-        reason="unlocked",
-        actor=admin.client_id,
-    )
-    return _lock_out(row)
-
-
-@router.get(
-    "/{campaign}/locks",
-    summary="Periods locked now",
-    response_model=list[LockOut],
-    responses=problem_responses(401, 403, 404, 422),
-)
-def read_locks(session: SessionDep, principal: PrincipalDep, campaign: CampaignId) -> list[LockOut]:
-    definition = get_definition(session, campaign)
-    return [_lock_out(row) for row in locks.current_locks(session, definition.id)]
-
-
-def _lock_out(row: PeriodLock) -> LockOut:
-    return LockOut(
-        campaign=row.campaign_id,
-        period=row.period_id,
-        city=row.city_code,
-        locked=row.locked,
-        reason=row.reason,
-        set_by=row.set_by,
-        set_at=row.set_at,
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.instants import Instant
 from app.core.numbers import json_number
-from app.core.text import Multiline, SingleLine
+from app.core.text import Multiline
 from app.reporting.models import SnapshotRevision
 from app.reporting.snapshots import etag_of
 from app.reporting.validation import MAX_ABS_VALUE
@@ -104,34 +104,6 @@ class ValueChange(BaseModel):
 
 class SnapshotRevisionOut(SnapshotFields):
     changes: list[ValueChange] = Field(description="What changed against the previous revision")
-
-
-class LockIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "city": None,
-                    "reason": "W03 数据已汇总上报部里 / W03 figures sent to the ministry",
-                }
-            ]
-        }
-    )
-
-    city: str | None = Field(
-        default=None, pattern=r"^\d{6}$", description="Lock one city only; omit to lock every city"
-    )
-    reason: Annotated[str, Field(min_length=1, max_length=500), SingleLine]
-
-
-class LockOut(BaseModel):
-    campaign: str
-    period: str
-    city: str | None
-    locked: bool
-    reason: str
-    set_by: str
-    set_at: datetime
 
 
 class ImportSource(BaseModel):

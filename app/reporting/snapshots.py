@@ -24,10 +24,11 @@ from app.core.changes import LOCK_ONLY
 from app.core.conditional import require_match
 from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, NotFound
+from app.locks.service import ensure_unlocked
 from app.outbox.models import EventType
 from app.outbox.service import record_event
+from app.reporting.approval import ensure_not_approved
 from app.reporting.cross_checks import cross_table_warnings, partner_tables
-from app.reporting.locks import ensure_not_approved, ensure_unlocked
 from app.reporting.models import SnapshotHead, SnapshotRevision
 from app.reporting.validation import Violation, render_decimal, validate_snapshot
 from app.review.models import SnapshotReviewState

@@ -1,4 +1,4 @@
-"""Reads of the decision table that a snapshot write needs too: `app.reporting.locks` uses
+"""Reads of the decision table that a snapshot write needs too: `app.reporting.approval` uses
 them, and `app.review.service` depends on the reporting package, so they live apart."""
 
 from typing import TYPE_CHECKING

@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.auth.dependencies import CityCode, CityReaderDep, ReviewerDep
+from app.auth.dependencies import CityReaderDep, ReviewerDep
 from app.campaigns.service import get_definition
 from app.cases.service import get_case
 from app.core.deps import SessionDep
-from app.core.params import SNAPSHOT_PATH, CampaignId, CaseId, PeriodPath, TableId
+from app.core.params import SNAPSHOT_PATH, CampaignId, CaseId, CityCode, PeriodPath, TableId
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
 from app.records.scope import resolve_scope

@@ -4,7 +4,7 @@ Each decision is a new row of `snapshot_review`, naming the revision it judged; 
 leaves is written to the snapshot's head row in the same transaction, under the same row
 lock the writers of that snapshot take, so a decision and a resubmission never cross: a
 decision on a revision that is no longer current is refused (409), and a write to an
-approved snapshot is refused (423, `app.reporting.locks.ensure_not_approved`).
+approved snapshot is refused (423, `app.reporting.approval.ensure_not_approved`).
 """
 
 import logging

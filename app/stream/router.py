@@ -10,8 +10,9 @@ from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from app.auth.dependencies import Principal, PrincipalDep
+from app.auth.dependencies import PrincipalDep
 from app.auth.models import Role
+from app.auth.policy import Principal
 from app.campaigns.service import get_definition
 from app.core.deps import ReadSessionDep, SettingsDep, short_read
 from app.core.errors import FieldError, Forbidden, InvalidInput, ServiceUnavailable

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from app.auth.dependencies import Principal
 from app.auth.models import Role
+from app.auth.policy import Principal
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.service import get_definition
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound

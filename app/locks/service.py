@@ -1,8 +1,8 @@
-"""What refuses writes with 423: period locks (an administrator closes a period for every
-city or for one city) and approved snapshots (a reviewer froze one city's table)."""
+"""Period locks refuse writes with 423: an administrator closes a period for every city or
+for one city. Snapshots, cases and events check them before they write; an approved snapshot
+(a reviewer froze one city's table) is refused too, by `app.reporting.approval`."""
 
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -10,14 +10,9 @@ from sqlmodel import Session, col, select
 from app.campaigns.definition import CampaignDefinition
 from app.campaigns.service import campaign_periods, get_period, get_reporting_city
 from app.core.errors import Locked
+from app.locks.models import PeriodLock
 from app.outbox.models import EventType
 from app.outbox.service import record_event
-from app.reporting.models import PeriodLock
-from app.review.lookup import last_decision
-from app.review.models import SnapshotReviewState
-
-if TYPE_CHECKING:
-    from app.reporting.snapshots import SnapshotKey
 
 logger = logging.getLogger("app.locks")
 
@@ -73,37 +68,6 @@ def ensure_unlocked(
             f"({lock.reason}); ask the province to unlock it",
             extra={"locked_at": lock.set_at.isoformat(), "lock_reason": lock.reason},
         )
-
-
-def ensure_not_approved(
-    session: Session, key: "SnapshotKey", review_state: str | None, client_id: str
-) -> None:
-    """`review_state` is the one on the snapshot's head row, read (and locked) by the writer."""
-    if review_state != SnapshotReviewState.approved:
-        return
-    approval = last_decision(session, key)
-    assert approval is not None  # the decision that set the state
-    logger.warning(
-        "write refused: snapshot approved",
-        extra={
-            "campaign": key.campaign_id,
-            "period": key.period_id,
-            "city": key.city,
-            "table": key.table_id,
-            "client_id": client_id,
-            "review_id": approval.id,
-        },
-    )
-    raise Locked(
-        f"{key.table_id} {key.period_id} of {key.city} was approved (revision "
-        f"{approval.revision}) by {approval.decided_by} at {approval.decided_at.isoformat()}; "
-        "it cannot change until a reviewer reopens it",
-        extra={
-            "approved_revision": approval.revision,
-            "approved_by": approval.decided_by,
-            "approved_at": approval.decided_at.isoformat(),
-        },
-    )
 
 
 def set_lock(
