@@ -3,8 +3,14 @@
 Every database test runs once per backend. Each test works inside a transaction that is
 rolled back at the end, so tests never see each other's data. Without a reachable
 PostgreSQL the PostgreSQL half is skipped, unless REQUIRE_POSTGRES=1 (CI) makes it fail.
+
+`make test` runs the suite in parallel (pytest-xdist, `--dist loadgroup`): every worker is a
+session of its own, with its own PostgreSQL databases (named after the worker and a random
+suffix, so concurrent runs on one server never meet), its own SQLite files, storage
+directories and free ports. A plain `pytest tests/test_x.py` runs serially as before.
 """
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +41,8 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+# "gw0", "gw1", … in a pytest-xdist worker; absent in a serial run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 Headers = dict[str, str]
 
@@ -49,9 +57,16 @@ def make_settings(database_url: str) -> Settings:
     )
 
 
+def database_name(prefix: str) -> str:
+    """A PostgreSQL database of this session alone: the worker's id (under xdist) and a
+    random suffix, so neither two workers nor two runs on one server share a database."""
+    worker = f"{XDIST_WORKER}_" if XDIST_WORKER else ""
+    return f"{prefix}_{worker}{uuid.uuid4().hex[:10]}"
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"sb_test_{uuid.uuid4().hex[:10]}"
+    name = database_name("sb_test")
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -172,7 +187,7 @@ def live_settings(
         url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
         yield make_settings(url).model_copy(update={"storage_dir": storage})
         return
-    name = f"sb_live_{uuid.uuid4().hex[:10]}"
+    name = database_name("sb_live")
     with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=3) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
@@ -205,3 +220,58 @@ def chromium() -> str:
             pytest.fail(message + " and REQUIRE_BROWSER=1")
         pytest.skip(message)
     return CHROMIUM
+
+
+# Under pytest-xdist (`make test`: `-n N --dist loadgroup`): which tests share a worker, and
+# which start first. Neither selects nor skips a test; a serial run keeps pytest's own order.
+ONE_WORKER_MODULES = {
+    # One module-scoped season (a database, a live server, Chromium) that its tests read and
+    # write in file order, and that takes half a minute to build: built once, on one worker.
+    "test_dashboard_browser.py",
+    # the second test also takes back down the database the first took to head (as serially)
+    "test_migrations.py",
+}
+# The slowest tests (about a quarter of the serial run's time between them), handed out first
+# so that no worker starts one of them while the others are running out of work.
+SLOW_FIRST = (
+    "tests/test_schemathesis.py::",
+    "tests/test_workers.py::",
+    "tests/test_burst.py::",
+    "tests/test_worker.py::test_a_worker_killed_mid_delivery_loses_nothing",
+    "tests/test_stream.py::test_a_write_through_one_process_reaches_a_stream_of_another",
+    "tests/test_contract.py::test_every_operation_has_summary_tags_and_body_examples",
+    "tests/test_quickstart.py::",
+    "tests/test_container_layout.py::",
+    "tests/test_docs_browser.py::",
+    "tests/test_generated_client.py::",
+    "tests/test_sign_in_guard.py::",
+    "tests/test_webhooks.py::test_two_workers_racing_send_each_event_once",
+    "tests/test_reminders.py::test_smtp_down_ends_failed_after_retries_without_crashing",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if XDIST_WORKER:
+        # after pytest grouped the tests by backend; stable: each part keeps that order
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+
+
+if importlib.util.find_spec("xdist") is not None:
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ModuleGroups(LoadScopeScheduling):  # type: ignore[misc]
+        """`--dist loadgroup` by module: every test a unit of its own (the next one goes to
+        whichever worker is free), except that a module of ONE_WORKER_MODULES is one unit.
+        (xdist 3.8 groups `xdist_group` marks through an attribute pytest 9.2 no longer
+        reads, so its own loadgroup runs every test apart.) The biggest unit goes first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).name in ONE_WORKER_MODULES else nodeid
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+        if config.getvalue("dist") == "loadgroup":
+            return ModuleGroups(config, log)
+        return None
