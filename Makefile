@@ -20,7 +20,7 @@ run: $(STAMP)
 
 # In parallel (pytest-xdist): each worker a session with databases of its own (tests/conftest.py).
 # TEST_WORKERS=0 runs it in one process; `pytest tests/test_x.py` runs one file serially.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 

@@ -13,15 +13,18 @@ Writers do not call anything: the bump happens by construction, below the servic
   transaction (or savepoint).
 - A write whose campaign cannot be read off the statement (the ORM updating a row by its
   primary key) is covered by the ORM hook that bumps the campaigns of the flushed objects; a
-  transaction that writes campaign data and bumps nothing cannot commit (`UntrackedWrite`).
+  transaction that still wrote campaign data naming no campaign and bumped nothing bumps
+  every campaign before it commits (and says so in the log): never a stale view.
 """
 
+import logging
 import secrets
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import BindParameter, Column, Connection, Engine, bindparam, event
+from sqlalchemy import BindParameter, Column, Connection, Engine, bindparam, column, event, table
+from sqlalchemy import select as select_columns
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlalchemy.sql import operators, visitors
@@ -30,6 +33,10 @@ from sqlalchemy.sql.elements import BinaryExpression
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.core.dialects import per_dialect
+
+log = logging.getLogger(__name__)
+# Every campaign there is (the campaigns package owns the table; core only reads its ids).
+_CAMPAIGN_IDS = table("campaign", column("id")).c.id
 
 
 class DataVersion(SQLModel, table=True):
@@ -48,11 +55,6 @@ LOCK_ONLY = "lock_only"
 # An execution option for a connection that migrates the schema (Alembic): what it writes
 # (table copies, backfills) belongs to the migration, not to a writer of campaign data.
 MIGRATION = "schema_migration"
-
-
-class UntrackedWrite(RuntimeError):
-    """A transaction wrote campaign data without bumping any campaign's counter: the computed
-    views would keep answering from before it. A programming error, never a client's."""
 
 
 def _bump_statement(insert: Any) -> Any:
@@ -197,12 +199,19 @@ def _before_execute(
         writes.unattributed.add(str(column.table))
 
 
-def _before_commit(connection: Connection, *_: Any) -> None:
+def _before_commit(session: OrmSession) -> None:
+    """A write that named no campaign and no bump: move every campaign's counter."""
+    if not session.in_transaction():
+        return
+    connection = session.connection()
     writes = _current(connection)
-    if writes is not None and writes.unattributed and not writes.bumped:
-        raise UntrackedWrite(
-            f"wrote {sorted(writes.unattributed)} without bumping a campaign's change counter"
-        )
+    if writes is None or not writes.unattributed or writes.bumped:
+        return
+    log.warning(
+        "campaign data written without naming a campaign (%s): every campaign's views refresh",
+        ", ".join(sorted(writes.unattributed)),
+    )
+    _bump(connection, connection.execute(select_columns(_CAMPAIGN_IDS)).scalars().all())
 
 
 def _bump_flushed(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
@@ -221,8 +230,7 @@ def install_change_tracking() -> None:
     """On every engine and session of the process (idempotent)."""
     for target, name, listener in (
         (Engine, "before_execute", _before_execute),
-        (Engine, "commit", _before_commit),
-        (Engine, "release_savepoint", _before_commit),
+        (OrmSession, "before_commit", _before_commit),
         (OrmSession, "before_flush", _bump_flushed),
     ):
         if not event.contains(target, name, listener):
