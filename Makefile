@@ -18,9 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m app serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-# In parallel (pytest-xdist): each worker a session with databases of its own (tests/conftest.py).
-# TEST_WORKERS=0 runs it in one process; `pytest tests/test_x.py` runs one file serially.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=N: in parallel (pytest-xdist), each worker a session with databases of its own
+# (tests/conftest.py). The default, 0, runs it in one process.
+TEST_WORKERS ?= 0
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
