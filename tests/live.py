@@ -23,6 +23,7 @@ from app.auth.tokens import issue_access_token
 from app.core.db import session_scope
 from app.core.settings import Settings
 from app.core.types import utc_now
+from tests.conftest import secret_unused
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,9 +111,10 @@ def committed_client(
 ) -> tuple[str, str]:
     """A new client committed to the database (a live server in another thread or process
     sees it): its id and a bearer header value."""
-    for session in session_scope(engine):
-        client, _ = create_client(session, name=f"live {role.value}", role=role, city=city)
-        client_id = client.id
+    with secret_unused():
+        for session in session_scope(engine):
+            client, _ = create_client(session, name=f"live {role.value}", role=role, city=city)
+            client_id = client.id
     token = issue_access_token(settings, client_id=client_id, role=role, city=city, now=utc_now())
     return client_id, f"Bearer {token}"
 
