@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.computed.schemas import CityName, CountyName, Number
+from app.computed.schemas import CityName, CountyName, Number, PostingsPaceOut
 
 
 class Section(BaseModel):
@@ -40,19 +40,9 @@ class TimeProgressOut(BaseModel):
     percent: float = Field(description="时序进度: elapsed_days ÷ total_days, in percent")
 
 
-class PostingsProgressOut(BaseModel):
+class PostingsProgressOut(PostingsPaceOut):
     """The province's postings against the target, as `/goals` answers at `progress_at`."""
 
-    target: int
-    actual: Number
-    percent: float = Field(description="actual ÷ target, in percent")
-    expected_by_at: Number = Field(description="target × 时序进度, rounded")
-    on_track: bool
-    basis_period: str | None
-    weekly_rate: Number | None
-    projected_final: Number | None
-    projected_reach_date: date | None
-    reached_on: date | None
     reporting: int = Field(description="Coverage: cities with figures for the basis period")
     stale: int
     missing: int

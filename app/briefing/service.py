@@ -290,16 +290,7 @@ def overall(figures: Figures) -> OverallOut:
     p = figures.progress
     coverage = p.coverage
     postings = PostingsProgressOut(
-        target=p.target,
-        actual=json_number(p.actual),
-        percent=float(p.percent),
-        expected_by_at=json_number(p.expected_by_at),
-        on_track=p.on_track,
-        basis_period=p.basis_period,
-        weekly_rate=_number(p.weekly_rate),
-        projected_final=_number(p.projected_final),
-        projected_reach_date=p.projected_reach_date,
-        reached_on=p.reached_on,
+        **PostingsProgressOut.fields_of(p),
         reporting=len(coverage.reporting) if coverage else 0,
         stale=len(coverage.stale) if coverage else 0,
         missing=len(coverage.missing) if coverage else len(definition.reporting_units),

@@ -106,17 +106,21 @@ def _indicator(table: Table, key: str) -> Indicator:
     return found
 
 
-def goals(
-    session: Session,
-    campaign: str,
-    *,
-    at: datetime | None,
-    as_of: datetime | None,
-    city: str | None,
-    period: str | None,
-) -> PendingView:
+@dataclass(frozen=True)
+class JudgedQuery:
+    """What goal tracking and compliance are judged for: at an instant (default now), on the
+    data as it stood at `as_of`, for one city or period or all."""
+
+    at: datetime | None
+    as_of: datetime | None
+    city: str | None
+    period: str | None
+
+
+def goals(session: Session, campaign: str, query: JudgedQuery) -> PendingView:
     definition = get_definition(session, campaign)
-    judged_at = at or utc_now()
+    judged_at = query.at or utc_now()
+    as_of, city, period = query.as_of, query.city, query.period
 
     def compute() -> bytes:
         scope = views.scope_of(session, definition)
@@ -148,21 +152,12 @@ def goals(
             }
         )
 
-    return PendingView(definition.id, compute, "" if at else clock_minute(judged_at))
+    return PendingView(definition.id, compute, "" if query.at else clock_minute(judged_at))
 
 
 def _province_postings(p: PostingsProgress, names: RegionNames) -> PostingsGoalOut:
     return PostingsGoalOut(
-        target=p.target,
-        actual=json_number(p.actual),
-        percent=float(p.percent),
-        expected_by_at=json_number(p.expected_by_at),
-        on_track=p.on_track,
-        basis_period=p.basis_period,
-        weekly_rate=None if p.weekly_rate is None else json_number(p.weekly_rate),
-        projected_final=None if p.projected_final is None else json_number(p.projected_final),
-        reached_on=p.reached_on,
-        projected_reach_date=p.projected_reach_date,
+        **PostingsGoalOut.fields_of(p),
         coverage=None
         if p.coverage is None
         else CoverageOut(
@@ -204,17 +199,10 @@ def _city_postings(result: views.GoalsResult) -> dict[str, object] | None:
     ).model_dump(mode="json")
 
 
-def compliance(
-    session: Session,
-    campaign: str,
-    *,
-    at: datetime | None,
-    as_of: datetime | None,
-    city: str | None,
-    period: str | None,
-) -> PendingView:
+def compliance(session: Session, campaign: str, query: JudgedQuery) -> PendingView:
     definition = get_definition(session, campaign)
-    judged_at = at or utc_now()
+    judged_at = query.at or utc_now()
+    as_of, city, period = query.as_of, query.city, query.period
 
     def compute() -> bytes:
         scope = views.scope_of(session, definition)
@@ -237,7 +225,7 @@ def compliance(
             }
         )
 
-    return PendingView(definition.id, compute, "" if at else clock_minute(judged_at))
+    return PendingView(definition.id, compute, "" if query.at else clock_minute(judged_at))
 
 
 def quality(

@@ -3,10 +3,11 @@ publishes rankings, so a city may see them."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth.dependencies import PrincipalDep
 from app.computed import answers
+from app.computed.answers import JudgedQuery
 from app.computed.memo import cached_view
 from app.computed.schemas import ComplianceOut, DeltasOut, GoalsOut, QualityOut, TotalsOut
 from app.core.deps import SessionDep
@@ -17,6 +18,16 @@ from app.core.routing import ServiceRoute
 router = APIRouter(route_class=ServiceRoute, prefix="/api/v1/campaigns", tags=["computed"])
 
 ERRORS = problem_responses(401, 403, 404, 422)
+
+
+async def judged_query(
+    at: At = None, as_of: AsOf = None, city: CityFilter = None, period: PeriodFilter = None
+) -> JudgedQuery:
+    # async: no I/O, so no thread hop
+    return JudgedQuery(at=at, as_of=as_of, city=city, period=period)
+
+
+JudgedQueryDep = Annotated[JudgedQuery, Depends(judged_query)]
 ETAG_NOTE = (
     " Answers carry an `ETag`; send it back in `If-None-Match` to get `304 Not "
     "Modified` while nothing changed."
@@ -87,12 +98,9 @@ def get_goals(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    at: At = None,
-    as_of: AsOf = None,
-    city: CityFilter = None,
-    period: PeriodFilter = None,
+    query: JudgedQueryDep,
 ) -> Response:
-    view = answers.goals(session, campaign, at=at, as_of=as_of, city=city, period=period)
+    view = answers.goals(session, campaign, query)
     return cached_view(request, session, view)
 
 
@@ -113,12 +121,9 @@ def get_compliance(
     session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
-    at: At = None,
-    as_of: AsOf = None,
-    city: CityFilter = None,
-    period: PeriodFilter = None,
+    query: JudgedQueryDep,
 ) -> Response:
-    view = answers.compliance(session, campaign, at=at, as_of=as_of, city=city, period=period)
+    view = answers.compliance(session, campaign, query)
     return cached_view(request, session, view)
 
 

@@ -1,9 +1,12 @@
 """What the computed endpoints answer."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from app.computed.goals import PostingsProgress
+from app.core.numbers import json_number
 
 Number = int | float
 CityName = Annotated[
@@ -87,11 +90,16 @@ class CoverageOut(BaseModel):
     caveat: str | None = Field(description="Said (zh, en) when the picture is partial")
 
 
-class PostingsGoalOut(BaseModel):
+class PostingsPaceOut(BaseModel):
+    """The province's postings against the target, at an instant: what `/goals` and the
+    briefing both say of it."""
+
     target: int
     actual: Number = Field(description="Province total of the latest reported period")
-    percent: float
-    expected_by_at: Number = Field(description="Linear pace: target × share of days elapsed")
+    percent: float = Field(description="actual ÷ target, in percent")
+    expected_by_at: Number = Field(
+        description="Linear pace (时序进度): target × share of days elapsed, rounded"
+    )
     on_track: bool
     basis_period: str | None
     weekly_rate: Number | None = Field(
@@ -103,6 +111,28 @@ class PostingsGoalOut(BaseModel):
         description="End of the first period whose total met the target"
     )
     projected_reach_date: date | None
+
+    @classmethod
+    def fields_of(cls, progress: PostingsProgress) -> dict[str, Any]:
+        """This model's fields, from the calculation's result."""
+        p = progress
+        return {
+            "target": p.target,
+            "actual": json_number(p.actual),
+            "percent": float(p.percent),
+            "expected_by_at": json_number(p.expected_by_at),
+            "on_track": p.on_track,
+            "basis_period": p.basis_period,
+            "weekly_rate": None if p.weekly_rate is None else json_number(p.weekly_rate),
+            "projected_final": None
+            if p.projected_final is None
+            else json_number(p.projected_final),
+            "reached_on": p.reached_on,
+            "projected_reach_date": p.projected_reach_date,
+        }
+
+
+class PostingsGoalOut(PostingsPaceOut):
     coverage: CoverageOut | None = Field(
         description="The cities behind `actual`, the rate and the projection"
     )
