@@ -20,11 +20,17 @@ from app.briefing.router import router as briefing_router
 from app.campaigns.reference import indicator_reference
 from app.campaigns.router import router as campaigns_router
 from app.cases.router import router as cases_router
+from app.computed.remembered import RememberedViews
 from app.computed.router import router as computed_router
 from app.contacts.router import router as contacts_router
 from app.core.admission import AdmissionControl
 from app.core.changes import install_change_tracking
-from app.core.db import create_db_engine, create_read_engine, session_scope
+from app.core.db import (
+    create_db_engine,
+    create_probe_engine,
+    create_read_engine,
+    session_scope,
+)
 from app.core.docs import install_docs
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodyIdleTimeout
@@ -112,6 +118,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.opened_engines = [] if engine is not None else [app.state.engine]
     if read_engine is not app.state.engine:
         app.state.opened_engines.append(read_engine)
+    app.state.probe_engine = create_probe_engine(read_engine)
+    if app.state.probe_engine is not read_engine:
+        app.state.opened_engines.append(app.state.probe_engine)
     # Export jobs run after their request, in units of work of their own.
     app.state.job_sessions = lambda: session_scope(app.state.engine)
 
@@ -141,6 +150,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_docs(app)
     app.openapi = lambda: build_openapi(app, indicator_reference)  # type: ignore[method-assign]
 
+    # Innermost: inside admission control, logging, compression and CORS like any route.
+    app.add_middleware(RememberedViews, settings=settings)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,11 +15,12 @@ from app.auth.policy import (
     check_province_reader,
     check_reviewer,
 )
-from app.auth.service import active_client, recently_active_client
+from app.auth.service import ActiveClient, active_client, recently_active_client
 from app.auth.tokens import decode_access_token
 from app.core.deps import ReadSessionDep, SettingsDep, short_read
 from app.core.errors import Unauthorized
 from app.core.params import CityCode
+from app.core.settings import Settings
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a secret)
 
@@ -37,12 +38,7 @@ oauth2_client_credentials = OAuth2(
 # thread, only when it has not seen the client active in the last few seconds.
 
 
-async def get_principal(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Depends(oauth2_client_credentials)],
-) -> Principal:
+def _bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise Unauthorized("a bearer access token is required", oauth_error=None)
     scheme, _, token = authorization.partition(" ")
@@ -50,14 +46,39 @@ async def get_principal(
         raise Unauthorized(
             "the Authorization header must be 'Bearer <token>'", oauth_error="invalid_request"
         )
-    claims = decode_access_token(settings, token.strip())
+    return token.strip()
+
+
+def _principal(client: ActiveClient) -> Principal:
+    return Principal(client_id=client.id, role=client.role, city=client.city_code)
+
+
+def known_principal(settings: Settings, authorization: str | None) -> Principal | None:
+    """The caller, when its token is valid and its client was seen active moments ago: no
+    I/O. None when finding out needs the database, or the answer is a refusal (the route
+    then asks, and refuses with the reason)."""
+    try:
+        claims = decode_access_token(settings, _bearer_token(authorization))
+    except Unauthorized:
+        return None
+    client = recently_active_client(claims.client_id)
+    return None if client is None else _principal(client)
+
+
+async def get_principal(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(oauth2_client_credentials)],
+) -> Principal:
+    claims = decode_access_token(settings, _bearer_token(authorization))
     client = recently_active_client(claims.client_id) or await short_read(
         session, lambda s: active_client(s, claims.client_id)
     )
     if client is None:
         raise Unauthorized("the client of this token is unknown or disabled")
     request.state.client_id = client.id
-    return Principal(client_id=client.id, role=client.role, city=client.city_code)
+    return _principal(client)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -40,11 +40,16 @@ def clear() -> None:
     change-counter values)."""
     with _lock:
         _memo.clear()
+        _remembered.clear()
+
+
+def _request_key(request: Request) -> str:
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    return f"{request.url.path}|{query}"
 
 
 def view_etag(request: Request, change: str, extra: str = "") -> str:
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
-    key = f"{change}|{request.url.path}|{query}|{extra}"
+    key = f"{change}|{_request_key(request)}|{extra}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -64,12 +69,12 @@ def accepts_gzip(request: Request) -> bool:
 @dataclass(frozen=True)
 class PendingView:
     """A computed view's answer before it is computed: the campaign whose changes it
-    follows, how to compute its JSON body, and what else the body depends on (`extra`, e.g.
-    the clock's minute when a default is taken from the clock)."""
+    follows, how to compute its JSON body, and the clock's minute when the body took a
+    default from the clock ("" when it did not)."""
 
     campaign_id: str
     compute: Callable[[], bytes]
-    extra: str = ""
+    clock: str = ""
 
 
 def clock_minute(now: datetime) -> str:
@@ -77,13 +82,75 @@ def clock_minute(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M")
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """The answer last given for a path and query, and what it was given for: while the
+    campaign's change token and (if the answer took a default from the clock) the minute
+    are the same, the same request gets the same answer (app.computed.remembered serves it
+    without running the route)."""
+
+    campaign_id: str
+    change: str
+    clock: str
+    etag: str
+    route: object  # the route that answered (its path template labels the metrics)
+
+
+_remembered: OrderedDict[str, Remembered] = OrderedDict()
+
+
+def remembered(request: Request) -> Remembered | None:
+    with _lock:
+        return _remembered.get(_request_key(request))
+
+
+def _remember(request: Request, view: PendingView, change: str, etag: str) -> None:
+    entry = Remembered(view.campaign_id, change, view.clock, etag, request.scope.get("route"))
+    with _lock:
+        _remembered[_request_key(request)] = entry
+        _remembered.move_to_end(_request_key(request))
+        while len(_remembered) > MEMO_ENTRIES:
+            _remembered.popitem(last=False)
+
+
 def cached_view(request: Request, session: Session, view: PendingView) -> Response:
     """304 when the client has the current answer; otherwise the memoized or freshly
     computed JSON body.
 
     The change token is read before any data, so a memo entry is never older than its key.
+    The answer must be the same for every authenticated caller: it is served again to any.
     """
-    etag = view_etag(request, change_token(session, view.campaign_id), view.extra)
+    change = change_token(session, view.campaign_id)
+    etag = view_etag(request, change, view.clock)
+    answer = _memoized(etag)
+    if answer is None and not _matches(request.headers.get("if-none-match"), etag):
+        answer = _Answer(view.compute())
+        with _lock:
+            _memo[etag] = answer
+            while len(_memo) > MEMO_ENTRIES:
+                _memo.popitem(last=False)
+    _remember(request, view, change, etag)
+    response = respond(request, etag, answer)
+    assert response is not None  # an answer, or a 304 that needs none
+    return response
+
+
+def _memoized(etag: str) -> _Answer | None:
+    with _lock:
+        answer = _memo.get(etag)
+        if answer is not None:
+            _memo.move_to_end(etag)
+        return answer
+
+
+def memoized_response(request: Request, etag: str) -> Response | None:
+    """The answer memoized under `etag` (or 304), None when the memo has let it go."""
+    return respond(request, etag, _memoized(etag))
+
+
+def respond(request: Request, etag: str, answer: _Answer | None) -> Response | None:
+    """304 when the client has the answer tagged `etag`; else the answer, compressed for
+    clients that ask; None when a body is needed and there is none."""
     compressed = accepts_gzip(request)
     headers = {
         "ETag": etag[:-1] + GZIP_SUFFIX if compressed else etag,
@@ -92,16 +159,8 @@ def cached_view(request: Request, session: Session, view: PendingView) -> Respon
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    with _lock:
-        answer = _memo.get(etag)
-        if answer is not None:
-            _memo.move_to_end(etag)
     if answer is None:
-        answer = _Answer(view.compute())
-        with _lock:
-            _memo[etag] = answer
-            while len(_memo) > MEMO_ENTRIES:
-                _memo.popitem(last=False)
+        return None
     if not compressed:
         return Response(answer.body, media_type="application/json", headers=headers)
     if answer.gzipped is None:

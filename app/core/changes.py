@@ -257,5 +257,15 @@ _TOKEN = select(DataVersion.version, DataVersion.stamp).where(
 def change_token(session: Session, campaign_id: str) -> str:
     """The counter and its stamp: equal tokens mean equal campaign data. Read on the
     connection (every polled view asks first; the ORM would cost more than the query)."""
-    row = session.connection().execute(_TOKEN, {"campaign_id": campaign_id}).first()
+    return _token(session.connection(), campaign_id)
+
+
+def _token(connection: Connection, campaign_id: str) -> str:
+    row = connection.execute(_TOKEN, {"campaign_id": campaign_id}).first()
     return "0" if row is None else f"{row[0]}-{row[1]}"
+
+
+def read_change_token(engine: Engine, campaign_id: str) -> str:
+    """`change_token` on a connection of its own (blocking: call it from a worker thread)."""
+    with engine.connect() as connection:
+        return _token(connection, campaign_id)

@@ -104,6 +104,29 @@ def create_read_engine(
     return engine
 
 
+# Token reads are one primary-key lookup each: a few connections serve many threads.
+PROBE_CONNECTIONS = 4
+PROBE_WAIT_SECONDS = 1.0
+
+
+def create_probe_engine(reader: Engine) -> Engine:
+    """The engine for single-statement reads polled on every request (a campaign's change
+    token): on PostgreSQL a small pool of connections in autocommit, not pinged, so that a
+    read is one round trip instead of four (ping, BEGIN, SELECT, ROLLBACK). Its callers
+    fall back to the ordinary path on any database error (a connection that went stale is
+    then thrown away by the pool). On SQLite the reader's connections cost no round trip."""
+    if reader.dialect.name == "sqlite":
+        return reader
+    return create_engine(
+        reader.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=PROBE_CONNECTIONS,
+        max_overflow=0,
+        pool_timeout=PROBE_WAIT_SECONDS,
+        connect_args={"options": "-c timezone=UTC"},
+    )
+
+
 def finish(session: Session, *, success: bool) -> None:
     """End a unit of work: commit when the caller finished cleanly, roll back otherwise.
 

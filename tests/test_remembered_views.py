@@ -1,0 +1,178 @@
+"""Polled views answered again without running their route (app.computed.remembered): the
+same bytes and headers as the route's answer, never a stale one, and nothing for a caller
+or a moment the process cannot vouch for without the route."""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from app.auth import service as auth_service
+from app.auth.models import Role
+from app.computed import answers, memo, remembered
+from app.core.db import create_db_engine, session_scope
+from app.core.settings import Settings
+from app.core.types import utc_now
+from app.main import create_app
+from tests.live import committed_client, committed_token
+
+CAMPAIGN = "/api/v1/campaigns/js-2024"
+GOALS = f"{CAMPAIGN}/goals"
+CITY = "320100"
+# What a response says of its body besides the body itself.
+DESCRIBING = ("etag", "cache-control", "vary", "content-type", "content-encoding")
+
+
+@pytest.fixture
+def client(live_settings: Settings, live_engine: Engine) -> Iterator[TestClient]:
+    """The app as it serves: its own sessions on a database whose writes commit."""
+    memo.clear()
+    with TestClient(create_app(live_settings, live_engine)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(live_settings: Settings, live_engine: Engine) -> dict[str, str]:
+    return {"Authorization": committed_token(live_settings, live_engine, Role.admin, None)}
+
+
+@pytest.fixture
+def route_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every run of the goals and totals routes' answers, by view."""
+    runs: list[str] = []
+    for name in ("goals", "totals"):
+        real: Callable[..., Any] = getattr(answers, name)
+
+        def counted(
+            *args: Any, _real: Callable[..., Any] = real, _name: str = name, **kwargs: Any
+        ) -> Any:
+            runs.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(answers, name, counted)
+    return runs
+
+
+def described(response: Any) -> dict[str, str | None]:
+    return {name: response.headers.get(name) for name in DESCRIBING}
+
+
+def put_postings(client: TestClient, headers: dict[str, str], postings: int) -> None:
+    client.put(
+        f"{CAMPAIGN}/cities/{CITY}/tables/t1/periods/W02",
+        json={"values": {"postings_total": postings, "fairs_total": 3}},
+        headers=headers,
+    ).raise_for_status()
+
+
+def test_a_repeated_poll_gets_the_routes_answer_without_the_route(
+    client: TestClient, admin: dict[str, str], route_runs: list[str]
+) -> None:
+    first = client.get(GOALS, headers=admin)
+    again = client.get(GOALS, headers=admin)
+    assert first.status_code == again.status_code == 200
+    assert route_runs == ["goals"]
+    assert again.content == first.content and described(again) == described(first)
+
+    zipped = {"Accept-Encoding": "gzip"}
+    compressed = client.get(GOALS, headers=admin | zipped)
+    compressed_again = client.get(GOALS, headers=admin | zipped)
+    assert described(compressed_again) == described(compressed)
+    assert compressed_again.headers["content-encoding"] == "gzip"
+    assert compressed_again.content == first.content  # httpx decompressed it
+
+    unchanged = client.get(GOALS, headers=admin | {"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.headers["ETag"] == first.headers["ETag"]
+    assert route_runs == ["goals"]  # the gzip form is the same answer, compressed once
+
+
+def test_every_write_is_seen_by_the_next_poll(
+    client: TestClient,
+    admin: dict[str, str],
+    live_settings: Settings,
+    live_engine: Engine,
+    route_runs: list[str],
+) -> None:
+    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
+    before = client.get(totals, headers=admin)
+    etag = before.headers["ETag"]
+    put_postings(client, admin, 41_000)
+    after = client.get(totals, headers=admin | {"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert 41_000 in [city["value"] for item in after.json()["items"] for city in item["cities"]]
+
+    # A write through another server (its own engine and pools, as another worker
+    # process's) counts as much.
+    other_engine = create_db_engine(live_settings.sqlalchemy_url)
+    try:
+        with TestClient(create_app(live_settings, other_engine)) as other:
+            put_postings(other, admin, 42_000)
+    finally:
+        other_engine.dispose()
+    latest = client.get(totals, headers=admin | {"If-None-Match": after.headers["ETag"]})
+    assert latest.status_code == 200
+    assert 42_000 in [city["value"] for item in latest.json()["items"] for city in item["cities"]]
+    assert route_runs == ["totals", "totals", "totals"]
+
+
+def test_callers_the_process_has_not_vouched_for_go_to_the_route(
+    client: TestClient,
+    admin: dict[str, str],
+    live_settings: Settings,
+    live_engine: Engine,
+    route_runs: list[str],
+) -> None:
+    assert client.get(GOALS, headers=admin).status_code == 200
+    assert client.get(GOALS).status_code == 401
+    assert client.get(GOALS, headers={"Authorization": "Bearer not.a.token"}).status_code == 401
+    assert route_runs == ["goals"]  # refused before the route's answer is asked for
+
+    reporter_id, reporter = committed_client(live_settings, live_engine, Role.reporter, CITY)
+    assert client.get(GOALS, headers={"Authorization": reporter}).status_code == 200
+    assert client.get(GOALS, headers={"Authorization": reporter}).status_code == 200
+    assert route_runs == ["goals", "goals"]  # the route vouched for the reporter once
+    auth_service.forget_client(reporter_id)  # not seen active lately: the route asks
+    assert client.get(GOALS, headers={"Authorization": reporter}).status_code == 200
+    assert route_runs == ["goals", "goals", "goals"]
+
+    for session in session_scope(live_engine):
+        auth_service.disable_client(session, reporter_id)
+    assert client.get(GOALS, headers={"Authorization": reporter}).status_code == 401
+
+
+def test_a_default_taken_from_the_clock_is_taken_again_the_next_minute(
+    client: TestClient,
+    admin: dict[str, str],
+    route_runs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    judged_at = f"{GOALS}?at=2024-03-01T12:00:00%2B08:00"
+    for path in (GOALS, judged_at):
+        client.get(path, headers=admin).raise_for_status()
+    assert route_runs == ["goals", "goals"]
+    later = utc_now() + timedelta(minutes=1)
+    monkeypatch.setattr(remembered, "utc_now", lambda: later)
+    for path in (GOALS, judged_at):
+        client.get(path, headers=admin).raise_for_status()
+    assert route_runs == ["goals", "goals", "goals"]  # `at` given: the clock does not matter
+
+
+def test_an_unreadable_change_token_leaves_the_answer_to_the_route(
+    client: TestClient,
+    admin: dict[str, str],
+    route_runs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = client.get(GOALS, headers=admin)
+
+    def unreachable(*_: object) -> str:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(remembered, "read_change_token", unreachable)
+    again = client.get(GOALS, headers=admin)
+    assert again.status_code == 200 and again.content == first.content
+    assert route_runs == ["goals", "goals"]
