@@ -6,18 +6,22 @@ write operation of the OpenAPI document is listed here with the views it affects
 write operation fails `test_every_write_operation_is_listed` until it is added.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, event, update
 from sqlmodel import Session, col, select
 
 from app.cases.models import HighlightCase
-from app.core.changes import LOCK_ONLY, data_version
+from app.computed import answers
+from app.computed.memo import PendingView
+from app.core.changes import LOCK_ONLY, data_version, table_domain
 from app.outbox.models import OutboxEvent
 from app.webhooks.models import WebhookDelivery
 from tests.records_helpers import (
@@ -234,6 +238,87 @@ def test_a_write_changes_the_etag_of_every_view_it_affects(
     after = etags(client, admin)
     stale = sorted(view for view in write.affects if after[view] == before[view])
     assert not stale, f"{operation} left these views' ETags unchanged: {stale}"
+
+
+@pytest.mark.parametrize("operation", ["put_event", "post_event_batch"])
+def test_an_events_write_leaves_the_views_that_do_not_read_the_registry_memoized(
+    client: TestClient, records: dict[str, Any], operation: str
+) -> None:
+    """A city importing its events by the thousand does not make every dashboard polling
+    `/totals` or `/compliance` recompute them."""
+    write = writes(records)[operation]
+    admin = records["admin"]
+    before = etags(client, admin)
+    response = client.request(write.method, write.path, json=write.json, headers=admin)
+    assert response.status_code < 300, response.text
+    after = etags(client, admin)
+    assert {view for view in VIEWS if after[view] != before[view]} == EVENT_VIEWS
+
+
+class TablesRead:
+    """The campaign-data tables named in the SQL an engine runs while it listens."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = set(re.findall(r"[a-z_]+", statement.lower()))
+        self.names |= {name for name in words if table_domain(name) is not None}
+
+
+AT = datetime(2024, 3, 1, 4, 0, tzinfo=UTC)
+VIEW_CALLS: dict[str, Callable[[Session, Any], PendingView]] = {
+    "deltas": lambda s, as_of: answers.deltas(
+        s, CAMPAIGN_ID, table=None, city=None, indicator=None, as_of=as_of
+    ),
+    "totals": lambda s, as_of: answers.totals(
+        s, CAMPAIGN_ID, table=None, period="W03", as_of=as_of
+    ),
+    "goals": lambda s, as_of: answers.goals(
+        s, CAMPAIGN_ID, answers.JudgedQuery(at=AT, as_of=as_of, city=None, period=None)
+    ),
+    "goals_of_a_city": lambda s, as_of: answers.goals(
+        s, CAMPAIGN_ID, answers.JudgedQuery(at=AT, as_of=as_of, city=NANJING, period=None)
+    ),
+    "compliance": lambda s, as_of: answers.compliance(
+        s, CAMPAIGN_ID, answers.JudgedQuery(at=AT, as_of=as_of, city=None, period=None)
+    ),
+    "quality": lambda s, as_of: answers.quality(s, CAMPAIGN_ID, as_of=as_of, city=None),
+    "briefing": lambda s, as_of: answers.briefing(
+        s, CAMPAIGN_ID, answers.BriefingQuery(period="W03", at=AT, as_of=as_of, cases="latest")
+    ),
+}
+
+
+@pytest.mark.parametrize("as_of", [None, AT], ids=["now", "as_of"])
+@pytest.mark.parametrize("view", sorted(VIEW_CALLS))
+def test_a_view_follows_the_counters_of_every_table_it_reads(
+    client: TestClient,
+    session: Session,
+    records: dict[str, Any],
+    view: str,
+    as_of: datetime | None,
+) -> None:
+    """A view that read a table of a domain it does not follow would be served stale after
+    a write to that table: what each computation queries is checked against what it
+    follows."""
+    registered = client.put(
+        city_url(NANJING, "events", "NJ-READ-1"),
+        json=event_body(start_date="2024-02-06", end_date="2024-02-06"),
+        headers=records["admin"],
+    )
+    assert registered.status_code == 201, registered.text
+    pending = VIEW_CALLS[view](session, as_of)
+    read = TablesRead()
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", read)
+    try:
+        pending.compute()
+    finally:
+        event.remove(engine, "before_cursor_execute", read)
+    assert read.names, "the computation read nothing"
+    unfollowed = {name for name in read.names if table_domain(name) not in pending.reads}
+    assert not unfollowed, f"{view} reads {sorted(unfollowed)} but does not follow them"
 
 
 # By construction (issue 15, item 5): no writer calls anything to move the counter.

@@ -26,9 +26,13 @@ from app.computed.schemas import (
     PostingsIncreaseOut,
     QualityOut,
 )
+from app.core.changes import RECORDS
 from app.core.numbers import json_number
 from app.core.types import utc_now
 from app.review.schemas import CaseSelection
+
+# Views that read no recruitment event: an events import leaves them memoized.
+RECORDS_ONLY = frozenset({RECORDS})
 
 
 def deltas(
@@ -53,7 +57,7 @@ def deltas(
             {"campaign": definition.id, "as_of": as_of, "count": len(rows), "items": rows}
         )
 
-    return PendingView(definition.id, compute)
+    return PendingView(definition.id, compute, reads=RECORDS_ONLY)
 
 
 def totals(
@@ -97,7 +101,9 @@ def totals(
             )
         return encode({"campaign": definition.id, "period": chosen, "as_of": as_of, "items": items})
 
-    return PendingView(definition.id, compute, "" if period else clock_minute(now))
+    return PendingView(
+        definition.id, compute, "" if period else clock_minute(now), reads=RECORDS_ONLY
+    )
 
 
 def _indicator(table: Table, key: str) -> Indicator:
@@ -225,7 +231,12 @@ def compliance(session: Session, campaign: str, query: JudgedQuery) -> PendingVi
             }
         )
 
-    return PendingView(definition.id, compute, "" if query.at else clock_minute(judged_at))
+    return PendingView(
+        definition.id,
+        compute,
+        "" if query.at else clock_minute(judged_at),
+        reads=RECORDS_ONLY,
+    )
 
 
 def quality(

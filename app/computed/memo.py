@@ -15,7 +15,7 @@ from datetime import datetime
 from fastapi import Request, Response
 from sqlmodel import Session
 
-from app.core.changes import change_token
+from app.core.changes import DOMAINS, change_token
 from app.core.conditional import none_match
 
 MEMO_ENTRIES = 256
@@ -69,12 +69,13 @@ def accepts_gzip(request: Request) -> bool:
 @dataclass(frozen=True)
 class PendingView:
     """A computed view's answer before it is computed: the campaign whose changes it
-    follows, how to compute its JSON body, and the clock's minute when the body took a
-    default from the clock ("" when it did not)."""
+    follows, how to compute its JSON body, the clock's minute when the body took a default
+    from the clock ("" when it did not), and the domains of campaign data it reads."""
 
     campaign_id: str
     compute: Callable[[], bytes]
     clock: str = ""
+    reads: frozenset[str] = DOMAINS
 
 
 def clock_minute(now: datetime) -> str:
@@ -90,6 +91,7 @@ class Remembered:
     without running the route)."""
 
     campaign_id: str
+    reads: frozenset[str]
     change: str
     clock: str
     etag: str
@@ -105,7 +107,9 @@ def remembered(request: Request) -> Remembered | None:
 
 
 def _remember(request: Request, view: PendingView, change: str, etag: str) -> None:
-    entry = Remembered(view.campaign_id, change, view.clock, etag, request.scope.get("route"))
+    entry = Remembered(
+        view.campaign_id, view.reads, change, view.clock, etag, request.scope.get("route")
+    )
     with _lock:
         _remembered[_request_key(request)] = entry
         _remembered.move_to_end(_request_key(request))
@@ -120,7 +124,7 @@ def cached_view(request: Request, session: Session, view: PendingView) -> Respon
     The change token is read before any data, so a memo entry is never older than its key.
     The answer must be the same for every authenticated caller: it is served again to any.
     """
-    change = change_token(session, view.campaign_id)
+    change = change_token(session, view.campaign_id, view.reads)
     etag = view_etag(request, change, view.clock)
     answer = _memoized(etag)
     if answer is None and not _matches(request.headers.get("if-none-match"), etag):

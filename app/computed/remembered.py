@@ -51,7 +51,9 @@ class RememberedViews(HttpMiddleware):
             return False
         engine: Engine = request.app.state.probe_engine
         try:
-            change = await anyio.to_thread.run_sync(read_change_token, engine, entry.campaign_id)
+            change = await anyio.to_thread.run_sync(
+                read_change_token, engine, entry.campaign_id, entry.reads
+            )
         except SQLAlchemyError:
             log.debug("change token unreadable; the route answers", exc_info=True)
             return False

@@ -1,7 +1,11 @@
-"""A per-campaign change counter, bumped by every transaction that writes campaign data.
+"""Per-campaign change counters, bumped by every transaction that writes campaign data.
 
-Computed views key their ETag and memo on it: an unchanged counter means an unchanged answer,
-so a dashboard polling every minute costs one primary-key read. Each bump also draws a
+Computed views key their ETag and memo on them: unchanged counters mean an unchanged answer,
+so a dashboard polling every minute costs one primary-key read. A campaign has one counter
+per domain of its data: the recruitment-event registry (`events`, a model says
+`__change_domain__ = "events"`), where imports write a million rows a season, and everything
+else (`records`). A view follows the domains it reads, so an events import leaves `/totals`
+and `/compliance` memoized. Each bump also draws a
 random stamp: a counter value can come back (a restored backup, a rolled-back test database,
 another database served by the same process), a stamp does not.
 
@@ -9,8 +13,8 @@ Writers do not call anything: the bump happens by construction, below the servic
 - Every INSERT, UPDATE or DELETE on a table with a `campaign_id` column (campaign data,
   unless its model says `__campaign_data__ = False`) is seen before it runs, whether it comes
   from the ORM's unit of work or from a Core statement; the campaigns it writes are read from
-  its parameters (`campaign_id`) or its WHERE clause (`campaign_id = …`) and bumped, once per
-  transaction (or savepoint).
+  its parameters (`campaign_id`) or its WHERE clause (`campaign_id = …`) and their counters
+  of the table's domain bumped, once per transaction (or savepoint).
 - A write whose campaign cannot be read off the statement (the ORM updating a row by its
   primary key) is covered by the ORM hook that bumps the campaigns of the flushed objects; a
   transaction that still wrote campaign data naming no campaign and bumped nothing bumps
@@ -21,7 +25,7 @@ import logging
 import secrets
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BindParameter, Column, Connection, Engine, bindparam, column, event, table
 from sqlalchemy import select as select_columns
@@ -39,10 +43,16 @@ log = logging.getLogger(__name__)
 _CAMPAIGN_IDS = table("campaign", column("id")).c.id
 
 
+RECORDS = "records"
+EVENTS = "events"
+DOMAINS = frozenset({RECORDS, EVENTS})
+
+
 class DataVersion(SQLModel, table=True):
     __tablename__ = "data_version"
 
     campaign_id: str = Field(primary_key=True, max_length=32)
+    domain: str = Field(primary_key=True, max_length=16, default=RECORDS)
     version: int = Field(default=0)
     stamp: str = Field(default="", max_length=32)
 
@@ -61,7 +71,7 @@ def _bump_statement(insert: Any) -> Any:
     table: Any = DataVersion.__table__  # type: ignore[attr-defined]
     statement = insert(table)
     return statement.on_conflict_do_update(
-        index_elements=["campaign_id"],
+        index_elements=["campaign_id", "domain"],
         set_={"version": table.c.version + 1, "stamp": statement.excluded.stamp},
     )
 
@@ -76,8 +86,12 @@ class _Writes:
     __slots__ = ("bumped", "unattributed")
 
     def __init__(self) -> None:
-        self.bumped: set[str] = set()
-        self.unattributed: set[str] = set()
+        self.bumped: set[CounterKey] = set()
+        self.unattributed: set[str] = set()  # table names
+
+
+# A campaign's counter of one domain.
+CounterKey = tuple[str, str]
 
 
 # Keyed by the innermost transaction object: its end (or a rolled-back savepoint) forgets it.
@@ -91,52 +105,71 @@ def _current(connection: Connection) -> _Writes | None:
     return _writes.setdefault(transaction, _Writes())
 
 
-def _bump(connection: Connection, campaign_ids: Iterable[str]) -> None:
+def _bump(connection: Connection, counters: Iterable[CounterKey]) -> None:
     writes = _current(connection)
-    for campaign_id in sorted(set(campaign_ids)):  # fixed order: no deadlocks
-        if writes is not None and campaign_id in writes.bumped:
+    for campaign_id, domain in sorted(set(counters)):  # fixed order: no deadlocks
+        if writes is not None and (campaign_id, domain) in writes.bumped:
             continue
         connection.execute(
             _BUMP[connection.dialect.name],
-            {"campaign_id": campaign_id, "version": 1, "stamp": secrets.token_hex(8)},
+            {
+                "campaign_id": campaign_id,
+                "domain": domain,
+                "version": 1,
+                "stamp": secrets.token_hex(8),
+            },
         )
         if writes is not None:
-            writes.bumped.add(campaign_id)
+            writes.bumped.add((campaign_id, domain))
 
 
 def mark_changed(session: OrmSession, campaign_id: str) -> None:
-    """Bump the counter now (and lock its row on PostgreSQL until commit): for a writer that
-    needs the bump before its own statements, as the outbox does for the order of its ids."""
-    _bump(session.connection(), [campaign_id])
+    """Bump the campaign's `records` counter now (and lock its row on PostgreSQL until
+    commit): for a writer that needs the bump before its own statements, as the outbox does
+    for the order of its ids."""
+    _bump(session.connection(), [(campaign_id, RECORDS)])
 
 
 def _campaign_column(statement: UpdateBase) -> Column[Any] | None:
     table: Any = statement.table
     column: Column[Any] | None = getattr(table, "c", {}).get("campaign_id")
     name = getattr(table, "name", None)
-    if column is None or name == DataVersion.__tablename__ or name in _not_campaign_data():
+    if column is None or name == DataVersion.__tablename__ or name not in _domains():
         return None
     return column
 
 
-class _Flagged:
-    """Tables whose model says `__campaign_data__ = False` (deliveries, jobs, the outbox),
-    looked up again when a model was imported since."""
+class _Known:
+    """The campaign-data tables and their domains (a model that says
+    `__campaign_data__ = False`, deliveries, jobs, the outbox, is not campaign data), looked
+    up again when a model was imported since."""
 
     mappers = -1
-    tables: frozenset[str] = frozenset()
+    domains: ClassVar[dict[str, str]] = {}
 
 
-def _not_campaign_data() -> frozenset[str]:
+def _domains() -> dict[str, str]:
+    """Campaign-data table name -> the domain whose counter its writes bump."""
     mappers = SQLModel._sa_registry.mappers
-    if len(mappers) != _Flagged.mappers:
-        _Flagged.tables = frozenset(
-            str(getattr(mapper.local_table, "name", ""))
+    if len(mappers) != _Known.mappers:
+        _Known.domains = {
+            str(getattr(mapper.local_table, "name", "")): domain_of(mapper.class_)
             for mapper in mappers
-            if not getattr(mapper.class_, "__campaign_data__", True)
-        )
-        _Flagged.mappers = len(mappers)
-    return _Flagged.tables
+            if getattr(mapper.class_, "__campaign_data__", True)
+        }
+        _Known.mappers = len(mappers)
+    return _Known.domains
+
+
+def domain_of(model: type) -> str:
+    domain: str = getattr(model, "__change_domain__", RECORDS)
+    assert domain in DOMAINS, f"{model.__name__}: unknown change domain {domain!r}"
+    return domain
+
+
+def table_domain(table_name: str) -> str | None:
+    """The domain of a campaign-data table; None for any other table."""
+    return _domains().get(table_name)
 
 
 def _written_campaigns(
@@ -193,14 +226,16 @@ def _before_execute(
     if column is None:
         return
     campaigns = _written_campaigns(statement, column, _parameter_rows(multiparams, params))
+    domain = _domains()[str(column.table)]
     if campaigns:
-        _bump(connection, campaigns)
+        _bump(connection, [(campaign_id, domain) for campaign_id in campaigns])
     elif (writes := _current(connection)) is not None:
         writes.unattributed.add(str(column.table))
 
 
 def _before_commit(session: OrmSession) -> None:
-    """A write that named no campaign and no bump: move every campaign's counter."""
+    """A write that named no campaign and no bump: move every campaign's counter of the
+    domains written."""
     if not session.in_transaction():
         return
     connection = session.connection()
@@ -211,17 +246,19 @@ def _before_commit(session: OrmSession) -> None:
         "campaign data written without naming a campaign (%s): every campaign's views refresh",
         ", ".join(sorted(writes.unattributed)),
     )
-    _bump(connection, connection.execute(select_columns(_CAMPAIGN_IDS)).scalars().all())
+    campaigns = connection.execute(select_columns(_CAMPAIGN_IDS)).scalars().all()
+    domains = {_domains()[name] for name in writes.unattributed}
+    _bump(connection, [(campaign_id, domain) for campaign_id in campaigns for domain in domains])
 
 
 def _bump_flushed(session: OrmSession, flush_context: UOWTransaction, instances: object) -> None:
     """Rows the ORM updates or deletes by primary key name no campaign in their statements."""
-    touched = set()
+    touched: set[CounterKey] = set()
     for instance in (*session.dirty, *session.deleted):
         campaign_id = getattr(instance, "campaign_id", None)
         is_data = getattr(type(instance), "__campaign_data__", True)
         if isinstance(campaign_id, str) and is_data and not isinstance(instance, DataVersion):
-            touched.add(campaign_id)
+            touched.add((campaign_id, domain_of(type(instance))))
     if touched:
         _bump(session.connection(), touched)
 
@@ -242,30 +279,36 @@ def install_change_tracking() -> None:
 install_change_tracking()
 
 
-def data_version(session: Session, campaign_id: str) -> int:
+def data_version(session: Session, campaign_id: str, domain: str = RECORDS) -> int:
     version = session.exec(
-        select(DataVersion.version).where(DataVersion.campaign_id == campaign_id)
+        select(DataVersion.version).where(
+            DataVersion.campaign_id == campaign_id, DataVersion.domain == domain
+        )
     ).first()
     return version or 0
 
 
-_TOKEN = select(DataVersion.version, DataVersion.stamp).where(
+_TOKEN = select(DataVersion.domain, DataVersion.version, DataVersion.stamp).where(
     DataVersion.campaign_id == bindparam("campaign_id")
 )
 
 
-def change_token(session: Session, campaign_id: str) -> str:
-    """The counter and its stamp: equal tokens mean equal campaign data. Read on the
-    connection (every polled view asks first; the ORM would cost more than the query)."""
-    return _token(session.connection(), campaign_id)
+def change_token(session: Session, campaign_id: str, domains: frozenset[str] = DOMAINS) -> str:
+    """The counters of these domains and their stamps: equal tokens mean equal campaign data
+    in them. Read on the connection (every polled view asks first; the ORM would cost more
+    than the query)."""
+    return _token(session.connection(), campaign_id, domains)
 
 
-def _token(connection: Connection, campaign_id: str) -> str:
-    row = connection.execute(_TOKEN, {"campaign_id": campaign_id}).first()
-    return "0" if row is None else f"{row[0]}-{row[1]}"
+def _token(connection: Connection, campaign_id: str, domains: frozenset[str]) -> str:
+    counters = {
+        domain: f"{version}-{stamp}"
+        for domain, version, stamp in connection.execute(_TOKEN, {"campaign_id": campaign_id})
+    }
+    return "|".join(f"{domain}:{counters.get(domain, '0')}" for domain in sorted(domains))
 
 
-def read_change_token(engine: Engine, campaign_id: str) -> str:
+def read_change_token(engine: Engine, campaign_id: str, domains: frozenset[str] = DOMAINS) -> str:
     """`change_token` on a connection of its own (blocking: call it from a worker thread)."""
     with engine.connect() as connection:
-        return _token(connection, campaign_id)
+        return _token(connection, campaign_id, domains)

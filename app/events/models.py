@@ -4,6 +4,7 @@ from enum import StrEnum
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.changes import EVENTS
 from app.core.types import UTCDateTime
 from app.records.models import RevisionColumns
 
@@ -17,6 +18,8 @@ class RecruitmentEvent(SQLModel, table=True):
     """An event as it stands now (its latest revision), keyed by the city system's own id."""
 
     __tablename__ = "recruitment_event"
+    # Imports write the registry by the thousand: views that do not read it keep their memo.
+    __change_domain__ = EVENTS
     __table_args__ = (
         UniqueConstraint("campaign_id", "city_code", "external_id"),
         Index("ix_recruitment_event_city_start", "campaign_id", "city_code", "start_date", "id"),
@@ -51,6 +54,7 @@ class RecruitmentEvent(SQLModel, table=True):
 
 class RecruitmentEventRevision(RevisionColumns, table=True):
     __tablename__ = "recruitment_event_revision"
+    __change_domain__ = EVENTS
     __table_args__ = (UniqueConstraint("event_id", "revision"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,6 +67,7 @@ class EventTally(SQLModel, table=True):
     instead of counting a million events."""
 
     __tablename__ = "event_tally"
+    __change_domain__ = EVENTS
 
     campaign_id: str = Field(foreign_key="campaign.id", primary_key=True, max_length=32)
     county_code: str = Field(foreign_key="region.code", primary_key=True, max_length=6)
