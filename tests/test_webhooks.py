@@ -27,7 +27,7 @@ from app.core.types import utc_now
 from app.main import create_app
 from app.outbox.models import EventType, OutboxEvent
 from app.outbox.service import record_event
-from app.webhooks.delivery import backoff_seconds, deliver_due, fan_out
+from app.webhooks.delivery import backoff_seconds, claim_deliveries, deliver_due, fan_out
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from app.webhooks.service import MAX_SUBSCRIPTIONS_PER_CLIENT
 from app.webhooks.targets import host_allowed, target_problem
@@ -688,3 +688,58 @@ def test_two_workers_racing_send_each_event_once(
         for a in d["attempt_log"]
     }
     assert workers == {"w0", "w1"}  # both took part
+
+
+def test_a_lease_runs_from_its_claim_not_from_the_start_of_the_round(
+    live_client: TestClient, live_settings: Settings, engine_at_rest: Engine
+) -> None:
+    """Found live: a worker's round took batch after batch with the round's start time, so a
+    later batch's lease could be over before it was even sent, and a second, healthy worker
+    sent the same webhook at the same time."""
+    settings = live_settings.model_copy(
+        update={"webhook_lease_seconds": 1.0, "webhook_timeout_seconds": 5.0}
+    )
+    admin = token(settings, engine_at_rest, Role.admin)
+
+    def slowly(_received: Received, _before: int) -> int:
+        time.sleep(1.2)  # longer than the lease: the first batch ends after it would have
+        return 200
+
+    with Receiver(slowly) as receiver:
+        live_subscription(live_client, admin, receiver.url(), ["snapshot.accepted"], NANJING)
+        webhook_ids = add_events(engine_at_rest, 2)
+        began = utc_now()
+        fan_out(engine_at_rest, settings, began)
+        first = threading.Thread(
+            target=deliver_due, args=(engine_at_rest, settings, "first", began), kwargs={"batch": 1}
+        )
+        first.start()
+        time.sleep(1.6)  # the first worker is sending its second batch now
+        other = create_db_engine(settings.sqlalchemy_url)
+        try:
+            deliver_due(other, settings, "second", utc_now(), batch=1)
+        finally:
+            other.dispose()
+        first.join(10)
+        receiver.wait_for(2)
+        time.sleep(0.2)  # a duplicate would arrive now
+        got = [r.webhook_id for r in receiver.received]
+    assert sorted(got) == sorted(webhook_ids), "a webhook was sent twice at the same time"
+
+
+def test_a_worker_takes_at_most_a_batch_at_a_time(
+    live_client: TestClient, live_settings: Settings, engine_at_rest: Engine
+) -> None:
+    """Found live on PostgreSQL: a claim of one delivery took every due one (the planner ran
+    the row-locking subquery again for each row, and a row the statement had just leased no
+    longer counted as taken)."""
+    admin = token(live_settings, engine_at_rest, Role.admin)
+    with Receiver() as receiver:
+        live_subscription(live_client, admin, receiver.url(), ["snapshot.accepted"], NANJING)
+        add_events(engine_at_rest, 5)
+        fan_out(engine_at_rest, live_settings, utc_now())
+        claimed = [
+            len(claim_deliveries(engine_at_rest, live_settings, utc_now(), batch))
+            for batch in (1, 2, 5)
+        ]
+    assert claimed == [1, 2, 2]

@@ -26,16 +26,22 @@ def claim_due(
     checked again on each row as it is when locked: PostgreSQL re-reads a row another worker
     changed meanwhile."""
     row_id = col(model.id)  # type: ignore[attr-defined]
+    # Chosen once, before any row is leased: as a plain `IN (subquery)` PostgreSQL may run
+    # the subquery again for every row it updates, and a row this statement has just leased
+    # is then skipped as locked and the next one taken, past the limit (found with two
+    # workers: a claim of one took every due row). A materialized CTE runs once.
     candidates = (
         select(row_id)
         .where(*free, *due)
         .order_by(*order_by)
         .limit(limit)
         .with_for_update(skip_locked=True, of=model)  # rendered on PostgreSQL only
+        .cte("candidates")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     statement = (
         update(model)
-        .where(row_id.in_(candidates.scalar_subquery()), *free)
+        .where(row_id.in_(select(candidates.c.id)), *free)
         .values(**values)
         .returning(*returning)
         .execution_options(synchronize_session=False)

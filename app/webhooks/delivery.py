@@ -156,7 +156,8 @@ class _Outcome:
         return self.error is None
 
 
-def _claim(engine: Engine, settings: Settings, now: datetime, batch: int) -> list[_Job]:
+def claim_deliveries(engine: Engine, settings: Settings, now: datetime, batch: int) -> list[_Job]:
+    """Lease up to `batch` deliveries due at `now`, until `now` + the lease."""
     lease_until = now + timedelta(seconds=settings.webhook_lease_seconds)
     jobs: list[_Job] = []
     for session in session_scope(engine):
@@ -380,12 +381,17 @@ def deliver_due(
     own_client = client is None
     http = client or new_http_client(settings)
     total = 0
+    began = time.monotonic()
     try:
         for _ in range(MAX_ROUNDS):
-            jobs = _claim(engine, settings, now, batch)
+            # Each batch is leased from the moment it is taken, not from the round's start:
+            # a late batch of a long round would otherwise be leased for less than a send
+            # takes, or not at all, and another worker would send it at the same time.
+            claimed_at = now + timedelta(seconds=time.monotonic() - began)
+            jobs = claim_deliveries(engine, settings, claimed_at, batch)
             if not jobs:
                 break
-            _attempt(engine, settings, worker_id, now, http, jobs)
+            _attempt(engine, settings, worker_id, claimed_at, http, jobs)
             total += len(jobs)
             if len(jobs) < batch:
                 break

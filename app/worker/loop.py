@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -67,6 +67,7 @@ class Worker:
         """One round at `now` (default: the clock); returns how much was done (events fanned
         out, deliveries attempted, reminders and e-mails sent), 0 when there was nothing."""
         at = now or utc_now()
+        began = time.monotonic()
         done = self._step("fan_out", lambda: fan_out(self.engine, self.settings, at))
         done += self._step(
             "deliver",
@@ -77,9 +78,12 @@ class Worker:
             done += self._step("reminders", lambda: self._reminders(at))
             # Reminders just recorded are fanned out in this round, not the next.
             done += self._step("fan_out", lambda: fan_out(self.engine, self.settings, at))
+        # E-mails are leased from now, not from the round's start: deliveries may have
+        # taken a while.
+        elapsed = timedelta(seconds=time.monotonic() - began)
         done += self._step(
             "email",
-            lambda: send_pending_emails(self.engine, self.settings, self.worker_id, at),
+            lambda: send_pending_emails(self.engine, self.settings, self.worker_id, at + elapsed),
         )
         return done
 
