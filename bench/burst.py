@@ -62,14 +62,16 @@ def memo_latency(base: str, admin: dict[str, str]) -> str:
     """One client, one request at a time: `/healthz` against a memo-served `/goals` and a
     revalidation that gets 304 (target: each ≤ healthz p50 + 1 ms)."""
     with httpx.Client(base_url=base, headers=admin, timeout=60) as http:
-        etag = http.get(f"{VIEWS}/goals").headers["ETag"]
         health = [timed(http, "/healthz") for _ in range(200)]
         memo = [timed(http, f"{VIEWS}/goals") for _ in range(200)]
+        etag = http.get(f"{VIEWS}/goals").headers["ETag"]
         revalidated = []
-        for _ in range(200):
+        while len(revalidated) < 200:
             started = time.perf_counter()
             answer = http.get(f"{VIEWS}/goals", headers={"If-None-Match": etag})
-            assert answer.status_code == 304
+            if answer.status_code != 304:  # the clock's minute moved the default `at`
+                etag = answer.headers["ETag"]
+                continue
             revalidated.append((time.perf_counter() - started) * 1000)
     p50 = {
         name: percentile(v, 0.5)

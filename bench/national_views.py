@@ -57,6 +57,7 @@ import app.auth.dependencies as dependencies_module
 import app.computed.answers as answers_module
 import app.computed.memo as memo_module
 import app.computed.names as names_module
+import app.computed.remembered as remembered_module
 import app.computed.router as router_module
 import app.computed.sources as sources_module
 import app.computed.views as views_module
@@ -524,7 +525,8 @@ class Stopwatch:
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = {}
-        self.handler: tuple[float, float] = (0.0, 0.0)  # when the view's handler body ran
+        # when the view's handler body ran; None: the remembered answer was served without it
+        self.handler: tuple[float, float] | None = None
 
     def bracket(self, function: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(function)
@@ -561,6 +563,7 @@ PARTS: list[tuple[Any, str, str]] = [
     (answers_module, "encode", "encode"),
     (memo_module, "compress", "gzip"),
     (memo_module, "change_token", "change token"),
+    (remembered_module, "read_change_token", "change token"),
     (memo_module, "view_etag", "etag"),
     (answers_module, "get_definition", "definition"),
     (dependencies_module, "decode_access_token", "jwt"),
@@ -626,14 +629,17 @@ def breakdown(app: Any, headers: dict[str, str], view: str, path: str, requests:
             total = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, response.text
         spent = dict(watch.spent)
-        entered, left = watch.handler
         spent["request"] = total
-        spent["before handler"] = (entered - started) * 1000 - spent.get("jwt", 0.0)
-        spent["after handler"] = total - (left - started) * 1000
         if "view" in spent:
             spent["python in view"] = spent["view"] - spent.get("sql", 0.0)
         spent["rest"] = total - sum(spent.get(k, 0.0) for k in OUTSIDE_VIEW)
-        spent["other in handler"] = spent["rest"] - spent["before handler"] - spent["after handler"]
+        if watch.handler is not None:
+            entered, left = watch.handler
+            spent["before handler"] = (entered - started) * 1000 - spent.get("jwt", 0.0)
+            spent["after handler"] = total - (left - started) * 1000
+            spent["other in handler"] = (
+                spent["rest"] - spent["before handler"] - spent["after handler"]
+            )
         for label, value in spent.items():
             parts[kind].setdefault(label, []).append(value)
 
