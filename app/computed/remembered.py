@@ -14,7 +14,9 @@ answered with 200 or 304 by the route itself, and does not depend on who asks
 (`cached_view` requires that of every view).
 """
 
+import asyncio
 import logging
+import weakref
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -24,18 +26,36 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.dependencies import known_principal
 from app.computed import memo
+from app.computed.token_reads import SharedReads
 from app.core.asgi import HttpMiddleware
 from app.core.changes import read_change_token
 from app.core.settings import Settings
 from app.core.types import utc_now
 
 log = logging.getLogger(__name__)
+# A campaign and the domains of its data a view follows.
+TokenKey = tuple[str, frozenset[str]]
 
 
 class RememberedViews(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         super().__init__(app)
         self.settings = settings
+        self._reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedReads[TokenKey]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _shared_reads(self, engine: Engine) -> SharedReads[TokenKey]:
+        """This event loop's shared token reads (a test client runs its own loop)."""
+        loop = asyncio.get_running_loop()
+        reads = self._reads.get(loop)
+        if reads is None:
+
+            async def read(key: TokenKey) -> str:
+                return await anyio.to_thread.run_sync(read_change_token, engine, *key)
+
+            reads = self._reads[loop] = SharedReads(read)
+        return reads
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "GET" or not await self._answered(scope, receive, send):
@@ -51,9 +71,7 @@ class RememberedViews(HttpMiddleware):
             return False
         engine: Engine = request.app.state.probe_engine
         try:
-            change = await anyio.to_thread.run_sync(
-                read_change_token, engine, entry.campaign_id, entry.reads
-            )
+            change = await self._shared_reads(engine).read((entry.campaign_id, entry.reads))
         except SQLAlchemyError:
             log.debug("change token unreadable; the route answers", exc_info=True)
             return False
