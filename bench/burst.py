@@ -65,7 +65,7 @@ def memo_latency(base: str, admin: dict[str, str]) -> str:
         health = [timed(http, "/healthz") for _ in range(200)]
         memo = [timed(http, f"{VIEWS}/goals") for _ in range(200)]
         etag = http.get(f"{VIEWS}/goals").headers["ETag"]
-        revalidated = []
+        revalidated: list[float] = []
         while len(revalidated) < 200:
             started = time.perf_counter()
             answer = http.get(f"{VIEWS}/goals", headers={"If-None-Match": etag})
