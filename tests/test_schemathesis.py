@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.core.openapi import OPERATION_LINKS
-from tests.records_helpers import DOCUMENT, NANJING, case_body, city_url, event_body
+from tests.records_helpers import CONTACT, DOCUMENT, NANJING, case_body, city_url, event_body
 from tests.samples import png
 
 # Why a schema-valid request may still be refused: rules a JSON Schema cannot state (a part
@@ -121,6 +121,7 @@ def existing_records(client: TestClient, admin: dict[str, str]) -> dict[str, Any
         headers=admin,
     ).json()
     document = client.post(city_url(NANJING, "documents"), json=DOCUMENT, headers=admin).json()
+    contact = client.put(city_url(NANJING, "contacts"), json=CONTACT, headers=admin)
     event = client.put(
         city_url(NANJING, "events", "NJ-2024-000123"), json=event_body(), headers=admin
     )
@@ -133,6 +134,7 @@ def existing_records(client: TestClient, admin: dict[str, str]) -> dict[str, Any
         headers=admin,
     ).json()
     assert snapshot.status_code == 200 and event.status_code in (200, 201)
+    assert contact.status_code in (200, 201), contact.text
     return {
         "subscription_id": webhook["id"],
         "campaign": "js-2024",
@@ -167,6 +169,7 @@ def test_every_operation_honours_its_contract(app: FastAPI, client: TestClient, 
 
     share = len(succeeded) / len(operations)
     never = sorted({o.label for o in operations} - succeeded)
+    print(f"{share:.1%} of the operations succeeded at least once")
     assert share >= REQUIRED_SUCCESS_SHARE, f"{share:.0%} succeeded; never: {never}"
 
 
@@ -270,6 +273,9 @@ def fuzz(
         max_examples=EXAMPLES_PER_OPERATION,
         deadline=None,
         database=None,
+        # The same draws on every run: the share of operations reached is a gate, and a
+        # gate must not depend on luck (random draws reached 79.7-88 % of the operations).
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case[Any]) -> None:
