@@ -18,9 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m app serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-# TEST_WORKERS=N: in parallel (pytest-xdist), each worker a session with databases of its own
-# (tests/conftest.py). The default, 0, runs it in one process.
-TEST_WORKERS ?= 0
+# TEST_WORKERS=N: on N pytest-xdist workers, each a session with databases of its own
+# (tests/conftest.py); 0 runs it in one process. 2: this machine's CPUs.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
