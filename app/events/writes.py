@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import Row, String, any_, bindparam, insert, update
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel
 
 from app.core.db import per_dialect
@@ -86,10 +87,20 @@ def _current(
             EVENTS.c.mode,
         )
         .where(EVENTS.c.campaign_id == scope.campaign_id, EVENTS.c.city_code == scope.city)
-        .where(EVENTS.c.external_id.in_(external_ids))
+        .where(_one_of(session, list(external_ids)))
     )
     with planned_for_parameters(session):
         return {row.external_id: row for row in session.execute(query)}
+
+
+def _one_of(session: Session, external_ids: list[str]) -> Any:
+    """`external_id IN (…)`; on PostgreSQL one array parameter instead of 5,000 (the driver
+    parses a query text with that many placeholders anew for each batch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return EVENTS.c.external_id == any_(
+            bindparam("external_ids", external_ids, type_=postgresql.ARRAY(String))
+        )
+    return EVENTS.c.external_id.in_(external_ids)
 
 
 def _archive(session: Session, event_ids: Sequence[int]) -> None:
