@@ -3,6 +3,7 @@ dependency with a rolled-back one; these go through the real one — commit when
 succeeds, roll back when it fails, and a commit that fails becomes a clean problem response
 with nothing stored."""
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from app.main import create_app
 from tests.records_helpers import NANJING, case_body, city_url
 
 PROBLEM = "application/problem+json"
+SQLiteError = sqlite3.OperationalError
 
 
 @pytest.fixture
@@ -86,8 +88,18 @@ def failing_commits(monkeypatch: pytest.MonkeyPatch, error: Callable[[], Excepti
     ("error", "status"),
     [
         (lambda: OperationalError("COMMIT", {}, Exception("server closed the connection")), 503),
+        (
+            lambda: OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked")),
+            503,
+        ),
+        # A database not migrated to this code: "retry shortly" would never come true.
+        (
+            lambda: OperationalError("SELECT", {}, sqlite3.OperationalError("no such column: x")),
+            500,
+        ),
         (lambda: RuntimeError("disk full"), 500),
     ],
+    ids=["connection lost", "sqlite locked", "sqlite schema", "other"],
 )
 def test_a_failed_commit_is_a_clean_problem_and_stores_nothing(
     client: TestClient,
@@ -96,7 +108,7 @@ def test_a_failed_commit_is_a_clean_problem_and_stores_nothing(
     error: Callable[[], Exception],
     status: int,
 ) -> None:
-    title = f"提交失败{status}"
+    title = f"提交失败{status}{len(str(error()))}"
     with monkeypatch.context() as patch:
         failing_commits(patch, error)
         answer = client.post(

@@ -179,10 +179,30 @@ def busy_problem(request: Request, detail: str) -> JSONResponse:
     return _render(request, ServiceUnavailable(detail))
 
 
+# What SQLite says when it is busy for now; any other "operational" error of SQLite (no
+# such table or column: a database not migrated to this code) will not pass with a retry.
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open database file", "disk i/o error")
+
+
+def is_transient(exc: Exception) -> bool:
+    """A failure that a retry may not meet: a pool timeout, a lock, a connection refused or
+    lost. PostgreSQL's operational errors are all such (its schema errors are of another
+    class); SQLite files its schema errors under the same class, and says which by text."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True
+
+
 async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     # A pool timeout (every connection busy; on SQLite: the writer queue) or the database
     # refusing for now (locked by another process, unreachable, too many connections):
     # the request was rolled back and may be retried.
+    if not is_transient(exc):
+        return await _unexpected_error(request, exc)
     logger.warning("database busy", extra={"path": request.url.path, "error": type(exc).__name__})
     return busy_problem(
         request, "the database is busy; the request was not carried out, retry shortly"
