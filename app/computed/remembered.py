@@ -7,7 +7,8 @@ a worker thread, is still the one the remembered answer was computed for, that a
 304) is sent from here: no dependency solving, no request validation, no session, one
 primary-key read. Anything else (a first request, a change, a token or client the process
 has not checked lately, an answer the memo has let go, a database error) goes to the route,
-which answers or refuses as ever.
+which answers or refuses as ever. Requests polling at once share their token reads
+(app.computed.token_reads), each still seeing every write committed before it asked.
 
 This is safe because what is remembered is keyed by the exact path and query, was
 answered with 200 or 304 by the route itself, and does not depend on who asks
