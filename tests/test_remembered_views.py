@@ -2,10 +2,13 @@
 same bytes and headers as the route's answer, never a stale one, and nothing for a caller
 or a moment the process cannot vouch for without the route."""
 
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -13,12 +16,12 @@ from sqlalchemy.exc import OperationalError
 
 from app.auth import service as auth_service
 from app.auth.models import Role
-from app.computed import answers, memo, remembered
+from app.computed import answers, memo, remembered, views
 from app.core.db import create_db_engine, session_scope
 from app.core.settings import Settings
 from app.core.types import utc_now
 from app.main import create_app
-from tests.live import committed_client, committed_token
+from tests.live import committed_client, committed_token, serve_in_thread
 
 CAMPAIGN = "/api/v1/campaigns/js-2024"
 GOALS = f"{CAMPAIGN}/goals"
@@ -176,3 +179,35 @@ def test_an_unreadable_change_token_leaves_the_answer_to_the_route(
     again = client.get(GOALS, headers=admin)
     assert again.status_code == 200 and again.content == first.content
     assert route_runs == ["goals", "goals"]
+
+
+def test_dashboards_asking_at_once_after_a_write_wait_for_one_computation(
+    live_settings: Settings,
+    live_engine: Engine,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a write every polling dashboard asks for the same new answer at the same
+    moment: one computes it, the others wait for it, instead of each computing it on the
+    same two cores."""
+    memo.clear()
+    computed: list[float] = []
+    real = views.goals_view
+
+    def slow_goals(*args: Any, **kwargs: Any) -> Any:
+        computed.append(time.monotonic())
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "goals_view", slow_goals)
+    path = f"{GOALS}?at=2024-03-01T12:00:00%2B08:00"
+    with (
+        serve_in_thread(create_app(live_settings, live_engine)) as base,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        answers_given = list(
+            pool.map(lambda _: httpx.get(base + path, headers=admin, timeout=30), range(8))
+        )
+    assert [a.status_code for a in answers_given] == [200] * 8
+    assert len({a.content for a in answers_given}) == 1
+    assert len(computed) == 1

@@ -128,15 +128,37 @@ def cached_view(request: Request, session: Session, view: PendingView) -> Respon
     etag = view_etag(request, change, view.clock)
     answer = _memoized(etag)
     if answer is None and not _matches(request.headers.get("if-none-match"), etag):
-        answer = _Answer(view.compute())
-        with _lock:
-            _memo[etag] = answer
-            while len(_memo) > MEMO_ENTRIES:
-                _memo.popitem(last=False)
+        answer = _computed_once(etag, view.compute)
     _remember(request, view, change, etag)
     response = respond(request, etag, answer)
     assert response is not None  # an answer, or a 304 that needs none
     return response
+
+
+# etag -> held while one request computes that answer: after a write, every dashboard
+# polling a view asks for the same new answer at once, and they wait for one computation
+# instead of each running its own on the same two cores.
+_computing: dict[str, threading.Lock] = {}
+
+
+def _computed_once(etag: str, compute: Callable[[], bytes]) -> _Answer:
+    with _lock:
+        gate = _computing.setdefault(etag, threading.Lock())
+    try:
+        with gate:
+            answer = _memoized(etag)
+            if answer is None:  # the first in; later ones find what it memoized
+                answer = _Answer(compute())
+                with _lock:
+                    _memo[etag] = answer
+                    while len(_memo) > MEMO_ENTRIES:
+                        _memo.popitem(last=False)
+        return answer
+    finally:
+        # The last one out forgets the gate (one still waiting holds or awaits it).
+        with _lock:
+            if _computing.get(etag) is gate and not gate.locked():
+                del _computing[etag]
 
 
 def _memoized(etag: str) -> _Answer | None:
