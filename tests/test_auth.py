@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
 
+from app.auth.tokens import decode_access_token
+from app.core.errors import Unauthorized
 from app.core.settings import Settings
 
 Auth = Callable[..., dict[str, str]]
@@ -225,3 +227,22 @@ def test_missing_or_malformed_authorization(client: TestClient) -> None:
     assert missing.headers["www-authenticate"] == 'Bearer realm="spring-breeze"'
     basic = client.get(CITY_ROUTE.format(city="320100"), headers={"Authorization": "Basic eA=="})
     assert basic.status_code == 401
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_retired_or_it_expires(
+    settings: Settings,
+) -> None:
+    """Verified tokens are remembered (a polling dashboard sends the same one each time);
+    the memory never outlives the key that signed it or the token's own expiry."""
+    claims = good_claims(settings, "viewer-remembered")
+    token = forge(settings, claims | {"exp": claims["iat"] + 2})
+    for _ in range(2):  # verified, then remembered
+        assert decode_access_token(settings, token).client_id == "viewer-remembered"
+    retired = settings.model_copy(
+        update={"jwt_signing_keys": {"test-1": settings.jwt_signing_keys["test-1"]}}
+    )
+    with pytest.raises(Unauthorized):
+        decode_access_token(retired, token)
+    time.sleep(3.1)
+    with pytest.raises(Unauthorized):
+        decode_access_token(settings, token)

@@ -64,6 +64,11 @@ def described(response: Any) -> dict[str, str | None]:
     return {name: response.headers.get(name) for name in DESCRIBING}
 
 
+def city_values(totals: Any) -> list[object]:
+    """Every city's value in a /totals answer."""
+    return [city["value"] for item in totals.json()["items"] for city in item["cities"]]
+
+
 def put_postings(client: TestClient, headers: dict[str, str], postings: int) -> None:
     client.put(
         f"{CAMPAIGN}/cities/{CITY}/tables/t1/periods/W02",
@@ -106,7 +111,7 @@ def test_every_write_is_seen_by_the_next_poll(
     put_postings(client, admin, 41_000)
     after = client.get(totals, headers=admin | {"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["ETag"] != etag
-    assert 41_000 in [city["value"] for item in after.json()["items"] for city in item["cities"]]
+    assert 41_000 in city_values(after)
 
     # A write through another server (its own engine and pools, as another worker
     # process's) counts as much.
@@ -118,7 +123,7 @@ def test_every_write_is_seen_by_the_next_poll(
         other_engine.dispose()
     latest = client.get(totals, headers=admin | {"If-None-Match": after.headers["ETag"]})
     assert latest.status_code == 200
-    assert 42_000 in [city["value"] for item in latest.json()["items"] for city in item["cities"]]
+    assert 42_000 in city_values(latest)
     assert route_runs == ["totals", "totals", "totals"]
 
 

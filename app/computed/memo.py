@@ -110,9 +110,10 @@ def _remember(request: Request, view: PendingView, change: str, etag: str) -> No
     entry = Remembered(
         view.campaign_id, view.reads, change, view.clock, etag, request.scope.get("route")
     )
+    key = _request_key(request)
     with _lock:
-        _remembered[_request_key(request)] = entry
-        _remembered.move_to_end(_request_key(request))
+        _remembered[key] = entry
+        _remembered.move_to_end(key)
         while len(_remembered) > MEMO_ENTRIES:
             _remembered.popitem(last=False)
 
