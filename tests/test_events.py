@@ -196,7 +196,12 @@ def test_batch_size_and_shape(client: TestClient, nanjing: dict[str, str]) -> No
     too_many = {"items": [item(f"NJ-{i}") for i in range(5001)]}
     response = client.post(BATCH, json=too_many, headers=nanjing)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "items"
-    assert client.post(BATCH, json={"items": ["x"]}, headers=nanjing).status_code == 422
+    not_objects = client.post(BATCH, json={"items": [item("NJ-0"), "x", 7]}, headers=nanjing)
+    assert not_objects.status_code == 422
+    assert [(e["field"], e["code"]) for e in not_objects.json()["errors"]] == [
+        ("items.1", "dict_type"),
+        ("items.2", "dict_type"),
+    ]
     full = client.post(
         BATCH, json={"items": [item(f"NJ-{i}") for i in range(5000)]}, headers=nanjing
     )

@@ -130,6 +130,13 @@ def mark_changed(session: OrmSession, campaign_id: str) -> None:
     _bump(session.connection(), [(campaign_id, RECORDS)])
 
 
+def mark_written(connection: Connection, table_name: str, campaign_ids: Iterable[str]) -> None:
+    """Bump the counters of a campaign-data table's domain for a write the statement hook
+    does not see (rows streamed by the driver, as COPY does)."""
+    domain = _domains()[table_name]
+    _bump(connection, [(campaign_id, domain) for campaign_id in campaign_ids])
+
+
 def _campaign_column(statement: UpdateBase) -> Column[Any] | None:
     table: Any = statement.table
     column: Column[Any] | None = getattr(table, "c", {}).get("campaign_id")

@@ -10,12 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.core.errors import FieldError
+from app.core.errors import FieldError, InvalidInput
 from app.events.schemas import RESERVED_IDS, EventItem, ItemStatus
 from app.locks.service import current_locks
 from app.records.scope import CityScope
 
 LOCKED = "period_locked"
+MAX_LISTED_ERRORS = 100
 
 
 @dataclass(slots=True)
@@ -90,8 +91,21 @@ def _checks(
     return errors
 
 
+def require_objects(raw_items: Sequence[Any], prefix: str) -> None:
+    """A batch whose items are not all JSON objects is malformed as a whole (422)."""
+    misshapen = [index for index, raw in enumerate(raw_items) if not isinstance(raw, Mapping)]
+    if misshapen:
+        raise InvalidInput(
+            f"{len(misshapen)} items are not JSON objects; nothing was stored",
+            errors=[
+                FieldError(_path(prefix, index), "dict_type", "Input should be a JSON object")
+                for index in misshapen[:MAX_LISTED_ERRORS]
+            ],
+        )
+
+
 def validate_items(
-    session: Session, scope: CityScope, raw_items: Sequence[Mapping[str, Any]], prefix: str
+    session: Session, scope: CityScope, raw_items: Sequence[Any], prefix: str
 ) -> tuple[list[ValidItem], dict[int, ItemOutcome]]:
     locked = {
         lock.period_id
@@ -105,7 +119,7 @@ def validate_items(
         try:
             event = EventItem.model_validate(raw)
         except ValidationError as exc:
-            external_id = raw.get("external_id")
+            external_id = raw.get("external_id") if isinstance(raw, Mapping) else None
             rejected[index] = ItemOutcome(
                 index,
                 external_id if isinstance(external_id, str) else None,

@@ -18,12 +18,19 @@ from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel
 
+from app.core.bulk_insert import insert_rows
 from app.core.db import per_dialect
 from app.core.errors import FieldError, InvalidInput, Locked
 from app.events.models import TALLIED_MODES, TALLY, RecruitmentEvent
 from app.events.queries import event_data, get_event
 from app.events.schemas import ItemStatus
-from app.events.validation import LOCKED, ItemOutcome, ValidItem, validate_items
+from app.events.validation import (
+    LOCKED,
+    ItemOutcome,
+    ValidItem,
+    require_objects,
+    validate_items,
+)
 from app.records.locking import serialize_writes
 from app.records.planning import planned_for_parameters
 from app.records.receipt import Receipt
@@ -156,8 +163,7 @@ def write_items(
             revision = found.revision + 1
             updated.append(_columns(item, receipt, event_id=found.id, revision=revision))
             outcomes.append(ItemOutcome(item.index, external_id, "updated", revision))
-    if created:
-        session.execute(insert(EVENTS), created)
+    insert_rows(session, EVENTS, created)
     if updated:
         _archive(session, [row["event_id"] for row in updated])
         session.execute(
@@ -213,13 +219,14 @@ _ADD_TO_TALLY = per_dialect(_add_to_tally_statement)
 def ingest(
     session: Session,
     scope: CityScope,
-    raw_items: Sequence[Mapping[str, Any]],
+    raw_items: Sequence[Any],
     receipt: Receipt,
     *,
     atomic: bool,
 ) -> BatchOutcome:
     """Validate every item, then apply the valid ones; with `atomic`, any invalid item
     means none is applied (InvalidInput carrying the per-item summary)."""
+    require_objects(raw_items, "items")
     valid, rejected = validate_items(session, scope, raw_items, "items")
     if atomic and rejected:
         ignored = [ItemOutcome(v.index, v.event.external_id, "ignored") for v in valid]
