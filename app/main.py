@@ -40,6 +40,7 @@ from app.core.problems import UnexpectedErrors, install_problem_handlers
 from app.core.settings import Settings, get_settings
 from app.dashboard.router import router as dashboard_router
 from app.documents.router import router as documents_router
+from app.events.import_process import EventImports
 from app.events.router import router as events_router
 from app.exports.router import router as exports_router
 from app.locks.router import router as locks_router
@@ -86,7 +87,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # (bulk requests allocate enough to trigger many). Tests build hundreds of apps
         # in one process and skip this.
         gc.freeze()
+    imports: EventImports | None = app.state.event_imports
+    if imports is not None and settings.app_env != "test":
+        imports.start()
     yield
+    if imports is not None:
+        await anyio.to_thread.run_sync(imports.close)
     # Pools this app opened itself are closed with it; an engine handed in is its caller's.
     for opened in app.state.opened_engines:
         opened.dispose()
@@ -123,6 +129,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.probe_engine = create_probe_engine(read_engine)
     if app.state.probe_engine is not read_engine:
         app.state.opened_engines.append(app.state.probe_engine)
+    # Event batches in processes of their own (or in the request's thread).
+    imports_apart = settings.event_import_processes > 0
+    app.state.event_imports = EventImports(settings) if imports_apart else None
     # Export jobs run after their request, in units of work of their own.
     app.state.job_sessions = lambda: session_scope(app.state.engine)
 

@@ -56,10 +56,13 @@ class Result:
         )
 
 
-def make_events(count: int, counties: list[str], seed: int = 2024) -> list[dict[str, Any]]:
+def make_events(
+    count: int, counties: list[str], seed: int = 2024, first: int = 0
+) -> list[dict[str, Any]]:
+    """`count` events numbered from `first`."""
     rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
     events = []
-    for n in range(count):
+    for n in range(first, first + count):
         start = date(2024, 1, 25) + timedelta(days=rng.randrange(75))
         end = min(start + timedelta(days=rng.choice((0, 0, 0, 1, 2))), date(2024, 4, 8))
         events.append(

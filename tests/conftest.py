@@ -59,6 +59,9 @@ def make_settings(database_url: str) -> Settings:
         database_url=database_url,
         jwt_signing_keys={"test-2": "k" * 40, "test-1": "o" * 40},
         jwt_active_key_id="test-2",
+        # Batches in the request's thread: an import process cannot see a test's rolled-back
+        # transaction (tests/test_event_imports.py runs them apart, on committed data).
+        event_import_processes=0,
     )
 
 

@@ -38,6 +38,23 @@ class ServiceError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole, across processes (an event import's answer): the default pickles only
+        # the message, and the subclasses' constructors take other arguments.
+        return (_restored, (type(self), self.detail, self.errors, self.headers, self.extra))
+
+
+def _restored(
+    kind: type[ServiceError],
+    detail: str,
+    errors: list[FieldError],
+    headers: dict[str, str],
+    extra: dict[str, Any],
+) -> ServiceError:
+    error = kind.__new__(kind)
+    ServiceError.__init__(error, detail, errors=errors, headers=headers, extra=extra)
+    return error
+
 
 class BadRequest(ServiceError):
     """A request the protocol refuses (RFC 6749 5.2 answers an unknown grant so)."""

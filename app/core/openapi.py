@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.core.problems import Problem, problem_responses
+from app.core.routing import COMPONENTS, RAW_BODY_MODELS
 
 API_DESCRIPTION = """
 Reporting service for the **2024 Spring Breeze Action** (2024年春风行动).
@@ -97,6 +98,11 @@ def build_openapi(app: FastAPI, appendix: Callable[[], str]) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
+    for model in RAW_BODY_MODELS.values():
+        document = model.model_json_schema(ref_template=COMPONENTS + "{model}")
+        for name, definition in document.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = document
     _document_shedding(schema)
     _link_operations(schema)
     app.openapi_schema = schema

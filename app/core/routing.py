@@ -18,10 +18,12 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_type_hints
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +31,7 @@ from starlette.responses import Response
 from app.core.errors import FieldError, InvalidInput, PayloadTooLarge
 from app.core.settings import MAX_JSON_BODY_BYTES
 
+COMPONENTS = "#/components/schemas/"
 # Smaller bodies are parsed on the event loop: a thread hop would cost more.
 PARSE_IN_THREAD_BYTES = 64 * 1024
 
@@ -108,12 +111,44 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
+@dataclass(frozen=True)
+class JsonBodyOf:
+    """Marks a handler's parameter as its request body, unparsed, documented as `model`."""
+
+    model: type[BaseModel]
+
+
+def _raw_json_body_model(endpoint: Callable[..., Any]) -> type[BaseModel] | None:
+    for hint in get_type_hints(endpoint, include_extras=True).values():
+        for mark in getattr(hint, "__metadata__", ()):
+            if isinstance(mark, JsonBodyOf):
+                return mark.model
+    return None
+
+
+# The models of the raw bodies, by name: the OpenAPI document adds them to its components
+# (FastAPI knows only the bodies it parses).
+RAW_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
 class ServiceRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _ending_transactions(endpoint)
         # Our own bound instead of FastAPI's, whose 413 is plain text, not a problem.
         self.body_limit: int = kwargs.pop("max_body_size", None) or MAX_JSON_BODY_BYTES
+        # A handler that parses its JSON body itself, elsewhere (an event batch in the
+        # import process): the body is read, bounded, and documented as its model.
+        self.raw_json_body = _raw_json_body_model(endpoint)
+        if self.raw_json_body is not None:
+            RAW_BODY_MODELS[self.raw_json_body.__name__] = self.raw_json_body
+            reference = {"$ref": f"{COMPONENTS}{self.raw_json_body.__name__}"}
+            kwargs["openapi_extra"] = {
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": reference}},
+                }
+            }
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -124,7 +159,12 @@ class ServiceRoute(APIRoute):
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit)
-            if self.body_field is not None and _is_json(request):
+            if self.raw_json_body is not None:
+                # No Content-Type is taken as JSON, as FastAPI takes it for its bodies.
+                if "content-type" in request.headers and not _is_json(request):
+                    raise _refuse("not_json", "send it as Content-Type: application/json")
+                await _read_body(request, limit)
+            elif self.body_field is not None and _is_json(request):
                 body = await _read_body(request, limit)
                 if body:
                     parsed = (
@@ -137,3 +177,8 @@ class ServiceRoute(APIRoute):
             return await handle(request)
 
         return bounded_strict_json
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body a `raw_json_body` route read (bounded)."""
+    return await request.body()

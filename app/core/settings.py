@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # its turn to write) gets 503 too.
     worker_threads: int = Field(default=16, ge=2, le=256)
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    # Event batches (thousands of items of Python work each) run in this many processes of
+    # their own beside each worker process, so the requests it serves meanwhile do not share
+    # an interpreter with them; 0 runs them in the request's thread.
+    event_import_processes: int = Field(default=1, ge=0, le=16)
+    event_import_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
     pool_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     # Per process: connections uvicorn keeps open at once (beyond, it answers 503 itself).
     max_connections: int = Field(default=1000, ge=10, le=100_000)

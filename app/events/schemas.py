@@ -111,8 +111,10 @@ class EventIn(EventFields):
     received_at: ReceivedAt = None
 
 
-_ITEM_SCHEMA = EventItem.model_json_schema(ref_template="#/components/schemas/{model}")
-_ITEM_SCHEMA.pop("$defs", None)
+# Whole, its one definition (the `mode` enum) inlined: the batch's body is documented from
+# its model alone, outside FastAPI's shared definitions (app.core.routing.JsonBodyOf).
+_ITEM_SCHEMA = EventItem.model_json_schema()
+_ITEM_SCHEMA["properties"]["mode"] = _ITEM_SCHEMA.pop("$defs")["Mode"]
 
 
 class EventBatchIn(BaseModel):

@@ -1,0 +1,123 @@
+"""Event batches in an import process of their own (issue 10, reads during a batch): the
+server forwards the body and answers what the import process answers, errors included,
+and a dead import process is replaced."""
+
+import os
+import pickle
+import signal
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from app.auth.models import Role
+from app.core.errors import FieldError, InvalidInput, ServiceError, Unauthorized
+from app.core.settings import Settings
+from app.events.import_process import EventImports
+from app.events.writes import BatchRefused
+from app.main import create_app
+from tests.live import committed_token, serve_in_thread
+from tests.records_helpers import GUSU, NANJING, city_url, event_body
+
+BATCH = city_url(NANJING, "events") + "/batch"
+Server = tuple[FastAPI, httpx.Client]
+
+
+@pytest.fixture
+def server(live_settings: Settings, live_engine: Engine) -> Iterator[Server]:
+    app = create_app(live_settings.model_copy(update={"event_import_processes": 1}))
+    token = committed_token(live_settings, live_engine, Role.reporter, NANJING)
+    with (
+        serve_in_thread(app) as base,
+        httpx.Client(base_url=base, headers={"Authorization": token}, timeout=60) as http,
+    ):
+        yield app, http
+
+
+def items(*external_ids: str, **changes: Any) -> list[dict[str, Any]]:
+    """Events with these ids, of this test alone (the live database outlives a test)."""
+    run = uuid.uuid4().hex[:8]
+    return [{"external_id": f"{run}-{n}", **event_body(**changes)} for n in external_ids]
+
+
+def import_pids(app: FastAPI) -> set[int]:
+    imports: EventImports = app.state.event_imports
+    pool: Any = imports._pool
+    return set(pool._processes) if pool is not None else set()
+
+
+def test_a_batch_is_stored_by_a_process_of_its_own(server: Server) -> None:
+    app, http = server
+    batch = {"items": items("NJ-1", "NJ-2", "NJ-3")}
+    first = http.post(BATCH, json=batch)
+    assert first.status_code == 200, first.text
+    assert first.json()["stats"]["created"] == 3
+    pids = import_pids(app)
+    assert len(pids) == 1 and os.getpid() not in pids
+    replay = http.post(BATCH, json=batch).json()
+    assert replay["stats"]["unchanged"] == 3
+    for event in batch["items"]:
+        stored = http.get(city_url(NANJING, "events") + "/" + event["external_id"])
+        assert stored.status_code == 200 and stored.json()["revision"] == 1
+
+
+def test_refusals_come_back_whole(server: Server) -> None:
+    _, http = server
+
+    def refused(url: str, **request: Any) -> tuple[int, list[tuple[str, str]], dict[str, Any]]:
+        answer = http.post(url, **request)
+        assert answer.headers["content-type"] == "application/problem+json", answer.text
+        problem = answer.json()
+        return answer.status_code, [(e["field"], e["code"]) for e in problem["errors"]], problem
+
+    unknown = BATCH.replace("js-2024", "nope")
+    assert refused(unknown, json={"items": items("NJ-1")})[0] == 404
+    assert refused(BATCH, content=b'{"items": [')[:2] == (422, [("body", "json_invalid")])
+    repeated = b'{"items": [], "items": []}'
+    assert refused(BATCH, content=repeated)[:2] == (422, [("body", "duplicate_key")])
+    not_json = {"content": b"items=1", "headers": {"Content-Type": "text/plain"}}
+    assert refused(BATCH, **not_json)[:2] == (422, [("body", "not_json")])
+    too_many = {"items": items(*(f"NJ-{n}" for n in range(5001)))}
+    assert refused(BATCH, json=too_many)[:2] == (422, [("items", "too_long")])
+    status, errors, _ = refused(BATCH, json={"items": [*items("NJ-1"), "x"]})
+    assert (status, errors) == (422, [("items.1", "dict_type")])
+    atomic = items("NJ-1") + items("NJ-2", county=GUSU)
+    status, errors, problem = refused(BATCH + "?atomic=true", json={"items": atomic})
+    assert (status, errors) == (422, [("items.1.county", "not_in_city")])
+    assert problem["summary"]["stats"] == {
+        "total": 2, "created": 0, "updated": 0, "unchanged": 0, "rejected": 1, "ignored": 1
+    }  # fmt: skip
+
+
+def test_a_dead_import_process_is_replaced(server: Server) -> None:
+    app, http = server
+    assert http.post(BATCH, json={"items": items("NJ-1")}).status_code == 200
+    (pid,) = import_pids(app)
+    os.kill(pid, signal.SIGKILL)
+    second = {"items": items("NJ-2")}
+    lost = http.post(BATCH, json=second)
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
+    again = http.post(BATCH, json=second)
+    assert again.status_code == 200 and again.json()["stats"]["created"] == 1
+    assert pid not in import_pids(app)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidInput("bad", errors=[FieldError("items.1.county", "not_in_city", "no")]),
+        BatchRefused.__new__(BatchRefused),
+        Unauthorized("expired"),
+    ],
+)
+def test_a_service_error_crosses_processes_whole(error: ServiceError) -> None:
+    if not hasattr(error, "detail"):  # the refused batch, as built by the import process
+        ServiceError.__init__(error, "refused", extra={"summary": {"status": "ERROR"}})
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
+    assert type(copy) is type(error)
+    fields = ("detail", "errors", "headers", "extra", "status", "type_slug")
+    assert [getattr(copy, name) for name in fields] == [getattr(error, name) for name in fields]
