@@ -7,14 +7,17 @@ import pickle
 import signal
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app.auth.models import Role
+from app.computed import memo
+from app.core.db import checkpoint, create_db_engine
 from app.core.errors import FieldError, InvalidInput, ServiceError, Unauthorized
 from app.core.settings import Settings
 from app.events.import_process import EventImports
@@ -121,3 +124,43 @@ def test_a_service_error_crosses_processes_whole(error: ServiceError) -> None:
     assert type(copy) is type(error)
     fields = ("detail", "errors", "headers", "extra", "status", "type_slug")
     assert [getattr(copy, name) for name in fields] == [getattr(error, name) for name in fields]
+
+
+def test_the_polled_views_come_back_with_the_batch(server: Server) -> None:
+    """The import process computes the polled views before it commits; the server has them
+    in its memo before it answers the batch, so the next poll computes nothing."""
+    _, http = server
+    admin = {"Authorization": http.headers["Authorization"]}  # any known caller may poll
+    goals = "/api/v1/campaigns/js-2024/goals?at=2024-03-29T12:00:00%2B08:00"
+    before = http.get(goals, headers=admin | {"Accept-Encoding": "identity"})
+    http.post(BATCH, json={"items": items("NJ-1", "NJ-2")}).raise_for_status()
+    ready = set(memo._memo)
+    after = http.get(goals, headers={"Accept-Encoding": "identity"})
+    assert after.headers["etag"] != before.headers["etag"]
+    assert after.headers["etag"] in ready
+
+
+def test_an_import_process_copies_the_log_before_a_batch_not_at_commit(
+    tmp_path: Path,
+) -> None:
+    """SQLite: the commit that ends a batch returns without copying the write-ahead log
+    (readers see the batch before its answer is back otherwise); `checkpoint` copies it."""
+    engine = create_db_engine(f"sqlite:///{tmp_path}/log.db", checkpoints_on_commit=False)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        connection.exec_driver_sql("CREATE TABLE t (n INTEGER, s TEXT)")
+        many = [{"n": n, "s": "春风" * 500} for n in range(5000)]
+        connection.execute(text("INSERT INTO t VALUES (:n, :s)"), many)
+    log = tmp_path / "log.db-wal"
+    pages = log.stat().st_size // 4096
+    assert pages > 1000  # past the default threshold, and not copied at commit
+    checkpoint(engine)
+    raw = engine.raw_connection()
+    try:
+        busy, frames, copied = raw.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        ).fetchone()
+    finally:
+        raw.close()
+    assert busy == 0 and frames == copied
+    engine.dispose()

@@ -1,6 +1,8 @@
 """The weekly briefing (简报, SPEC 9): JSON for dashboards, a 公文 for print. Open to every
 authenticated role, like the computed views it is made of."""
 
+from functools import partial
+
 from fastapi import APIRouter, Request, Response
 
 from app.auth.dependencies import PrincipalDep
@@ -55,7 +57,7 @@ def get_briefing(
     cases: CasesQuery = "latest",
 ) -> Response:
     query = BriefingQuery(period, at, as_of, cases)
-    return cached_view(request, session, answers.briefing(session, campaign, query))
+    return cached_view(request, session, partial(answers.briefing, campaign=campaign, query=query))
 
 
 @router.get(

@@ -7,9 +7,10 @@ polling `/goals` costs no compression per request.
 import gzip
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fastapi import Request, Response
@@ -41,6 +42,7 @@ def clear() -> None:
     with _lock:
         _memo.clear()
         _remembered.clear()
+        _asked.clear()
 
 
 def _request_key(request: Request) -> str:
@@ -49,7 +51,11 @@ def _request_key(request: Request) -> str:
 
 
 def view_etag(request: Request, change: str, extra: str = "") -> str:
-    key = f"{change}|{_request_key(request)}|{extra}"
+    return _etag(_request_key(request), change, extra)
+
+
+def _etag(request_key: str, change: str, extra: str) -> str:
+    key = f"{change}|{request_key}|{extra}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -96,41 +102,61 @@ class Remembered:
     clock: str
     etag: str
     route: object  # the route that answered (its path template labels the metrics)
+    recipe: "Recipe"
 
+
+# How to build a view on a session: a `functools.partial` of a function of
+# app.computed.answers and the request's parsed parameters, so that it pickles (an import
+# process builds the polled views too, see `precompute`).
+Recipe = Callable[[Session], PendingView]
 
 _remembered: OrderedDict[str, Remembered] = OrderedDict()
+# request key -> when a client last asked (time.monotonic())
+_asked: dict[str, float] = {}
 
 
 def remembered(request: Request) -> Remembered | None:
-    with _lock:
-        return _remembered.get(_request_key(request))
-
-
-def _remember(request: Request, view: PendingView, change: str, etag: str) -> None:
-    entry = Remembered(
-        view.campaign_id, view.reads, change, view.clock, etag, request.scope.get("route")
-    )
     key = _request_key(request)
     with _lock:
-        _remembered[key] = entry
-        _remembered.move_to_end(key)
-        while len(_remembered) > MEMO_ENTRIES:
-            _remembered.popitem(last=False)
+        entry = _remembered.get(key)
+        if entry is not None:
+            _asked[key] = time.monotonic()
+        return entry
 
 
-def cached_view(request: Request, session: Session, view: PendingView) -> Response:
+def _remember(request: Request, entry: Remembered) -> None:
+    key = _request_key(request)
+    with _lock:
+        _keep(key, entry)
+
+
+def _keep(key: str, entry: Remembered) -> None:
+    _remembered[key] = entry
+    _remembered.move_to_end(key)
+    _asked[key] = time.monotonic()
+    while len(_remembered) > MEMO_ENTRIES:
+        forgotten, _ = _remembered.popitem(last=False)
+        _asked.pop(forgotten, None)
+
+
+def cached_view(request: Request, session: Session, recipe: Recipe) -> Response:
     """304 when the client has the current answer; otherwise the memoized or freshly
     computed JSON body.
 
     The change token is read before any data, so a memo entry is never older than its key.
     The answer must be the same for every authenticated caller: it is served again to any.
     """
+    view = recipe(session)
     change = change_token(session, view.campaign_id, view.reads)
     etag = view_etag(request, change, view.clock)
     answer = _memoized(etag)
     if answer is None and not _matches(request.headers.get("if-none-match"), etag):
         answer = _computed_once(etag, view.compute)
-    _remember(request, view, change, etag)
+    route = request.scope.get("route")
+    _remember(
+        request,
+        Remembered(view.campaign_id, view.reads, change, view.clock, etag, route, recipe),
+    )
     response = respond(request, etag, answer)
     assert response is not None  # an answer, or a 304 that needs none
     return response
@@ -198,3 +224,78 @@ def respond(request: Request, etag: str, answer: _Answer | None) -> Response | N
         media_type="application/json",
         headers=headers | {"Content-Encoding": "gzip"},
     )
+
+
+# Views a client asked for this recently are polled: a write precomputes them.
+POLLED_SECONDS = 120.0
+# At most this many per write (each one is computed inside the write's transaction).
+MAX_PRECOMPUTED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A polled view: its request key and how to build it."""
+
+    key: str
+    recipe: Recipe
+
+
+@dataclass(frozen=True, slots=True)
+class Precomputed:
+    """A polled view's answer to the data a write is about to commit."""
+
+    key: str
+    change: str
+    clock: str
+    etag: str
+    body: bytes
+
+
+def polled(campaign_id: str, domain: str) -> list[Poll]:
+    """The views of this campaign that follow `domain` and were asked for lately, the most
+    recently asked first."""
+    now = time.monotonic()
+    with _lock:
+        recent = sorted(
+            (
+                (asked, key)
+                for key, asked in _asked.items()
+                if now - asked <= POLLED_SECONDS
+                and _remembered[key].campaign_id == campaign_id
+                and domain in _remembered[key].reads
+            ),
+            reverse=True,
+        )
+        return [Poll(key, _remembered[key].recipe) for _, key in recent[:MAX_PRECOMPUTED]]
+
+
+def precompute(session: Session, polls: list[Poll]) -> list[Precomputed]:
+    """The polled views computed on a session that has written but not yet committed: its
+    change token is the one the write commits, so the answers are keyed as a reader after
+    the commit will look for them. Without this, the first poll after each write computes
+    the view while the next write shares the machine (an events import: a batch every few
+    hundred milliseconds, and /goals counts the events)."""
+    done = []
+    for poll in polls:
+        view = poll.recipe(session)
+        change = change_token(session, view.campaign_id, view.reads)
+        etag = _etag(poll.key, change, view.clock)
+        done.append(Precomputed(poll.key, change, view.clock, etag, view.compute()))
+    return done
+
+
+def install(precomputed: list[Precomputed]) -> None:
+    """Memoize precomputed answers; the polls that asked for them are then answered from
+    the memo (and by app.computed.remembered) as soon as the write is committed."""
+    with _lock:
+        for answer in precomputed:
+            _memo[answer.etag] = _Answer(answer.body)
+            _memo.move_to_end(answer.etag)
+            entry = _remembered.get(answer.key)
+            if entry is not None:
+                asked = _asked[answer.key]
+                fresh = replace(entry, change=answer.change, clock=answer.clock, etag=answer.etag)
+                _keep(answer.key, fresh)
+                _asked[answer.key] = asked  # precomputing is not asking
+        while len(_memo) > MEMO_ENTRIES:
+            _memo.popitem(last=False)

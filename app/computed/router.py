@@ -1,6 +1,7 @@
 """Campaign-wide computed views. Open to every authenticated role (SPEC 7): the province
 publishes rankings, so a city may see them."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -53,10 +54,10 @@ def get_deltas(
     indicator: Annotated[str | None, Query(max_length=64)] = None,
     as_of: AsOf = None,
 ) -> Response:
-    view = answers.deltas(
-        session, campaign, table=table, city=city, indicator=indicator, as_of=as_of
+    recipe = partial(
+        answers.deltas, campaign=campaign, table=table, city=city, indicator=indicator, as_of=as_of
     )
-    return cached_view(request, session, view)
+    return cached_view(request, session, recipe)
 
 
 @router.get(
@@ -77,8 +78,8 @@ def get_totals(
     period: PeriodFilter = None,
     as_of: AsOf = None,
 ) -> Response:
-    view = answers.totals(session, campaign, table=table, period=period, as_of=as_of)
-    return cached_view(request, session, view)
+    recipe = partial(answers.totals, campaign=campaign, table=table, period=period, as_of=as_of)
+    return cached_view(request, session, recipe)
 
 
 @router.get(
@@ -100,8 +101,7 @@ def get_goals(
     campaign: CampaignId,
     query: JudgedQueryDep,
 ) -> Response:
-    view = answers.goals(session, campaign, query)
-    return cached_view(request, session, view)
+    return cached_view(request, session, partial(answers.goals, campaign=campaign, query=query))
 
 
 @router.get(
@@ -123,8 +123,8 @@ def get_compliance(
     campaign: CampaignId,
     query: JudgedQueryDep,
 ) -> Response:
-    view = answers.compliance(session, campaign, query)
-    return cached_view(request, session, view)
+    recipe = partial(answers.compliance, campaign=campaign, query=query)
+    return cached_view(request, session, recipe)
 
 
 @router.get(
@@ -147,5 +147,5 @@ def get_quality(
     as_of: AsOf = None,
     city: CityFilter = None,
 ) -> Response:
-    view = answers.quality(session, campaign, as_of=as_of, city=city)
-    return cached_view(request, session, view)
+    recipe = partial(answers.quality, campaign=campaign, as_of=as_of, city=city)
+    return cached_view(request, session, recipe)

@@ -25,7 +25,7 @@ DEFAULT_CONNECTIONS = 16
 DEFAULT_POOL_WAIT_SECONDS = 10.0
 
 
-def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str, checkpoints: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's "begin" event below.
@@ -35,6 +35,8 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -47,6 +49,7 @@ def create_db_engine(
     *,
     connections: int = DEFAULT_CONNECTIONS,
     pool_wait_seconds: float = DEFAULT_POOL_WAIT_SECONDS,
+    checkpoints_on_commit: bool = True,
 ) -> Engine:
     """The engine that writes (and reads, where no read engine is asked for).
 
@@ -55,6 +58,9 @@ def create_db_engine(
     spinning on the busy timeout) and a write lock is held only while a transaction runs.
     A writer that waits longer than `pool_wait_seconds` gets a pool timeout, which the API
     answers with 503 and Retry-After. PostgreSQL: one connection per worker thread.
+
+    `checkpoints_on_commit=False` (SQLite): a commit that fills the write-ahead log past its
+    threshold does not copy it into the database before returning; call `checkpoint`.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -64,7 +70,7 @@ def create_db_engine(
             max_overflow=0,
             pool_timeout=pool_wait_seconds,
         )
-        _configure_sqlite(engine, begin="BEGIN IMMEDIATE")
+        _configure_sqlite(engine, begin="BEGIN IMMEDIATE", checkpoints=checkpoints_on_commit)
         return engine
     return create_engine(
         url,
@@ -80,6 +86,19 @@ def create_db_engine(
             "options": f"-c timezone=UTC -c lock_timeout={round(pool_wait_seconds * 1000)}"
         },
     )
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy SQLite's write-ahead log into the database as far as no reader needs it
+    (PASSIVE: waits for nobody); nothing on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()
+    try:
+        sqlite: Any = connection.driver_connection  # outside any transaction
+        sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        connection.close()
 
 
 def create_read_engine(

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from app.auth.dependencies import CityReaderDep, CityWriterDep
 from app.campaigns.vocabularies import MAX_EVENT_CATEGORY, TERM_PATTERN
+from app.computed import memo
+from app.core.changes import EVENTS as EVENTS_DOMAIN
 from app.core.deps import SessionDep
 from app.core.params import MAX_ID, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
@@ -75,9 +77,11 @@ def post_batch(
     imports: EventImportsDep,
     atomic: bool = False,
 ) -> Response:
-    job = BatchJob(campaign, access.city, access.principal, atomic, body)
-    summary = imports.run(job) if imports is not None else run_batch(session, job)
-    return Response(summary, media_type="application/json")
+    polls = memo.polled(campaign, EVENTS_DOMAIN)
+    job = BatchJob(campaign, access.city, access.principal, atomic, body, polls)
+    answer = imports.run(job) if imports is not None else run_batch(session, job)
+    memo.install(answer.views)
+    return Response(answer.summary, media_type="application/json")
 
 
 @router.put(
