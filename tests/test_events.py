@@ -1,11 +1,14 @@
 """The recruitment-event registry: upserts, batches with mixed errors and replays, atomic
 batches, filters and cursor pagination, roles."""
 
+import hashlib
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.events.schemas import EventItem
+from app.events.validation import fingerprint
 from tests.records_helpers import (
     CAMPAIGN,
     GUSU,
@@ -323,3 +326,12 @@ def test_roles(
     assert client.put(f"{EVENTS}/NJ-R1", json=event_body(), headers=headers).status_code == write
     assert client.post(BATCH, json={"items": [item("NJ-R2")]}, headers=headers).status_code == write
     assert client.get(EVENTS).status_code == 401
+
+
+def test_an_events_fingerprint_is_that_of_its_content_json() -> None:
+    """Stored fingerprints decide `unchanged` on a replay: the fast path computes exactly
+    what earlier versions stored."""
+    for body in (item("NJ-1"), item("NJ-2", venue=None, attendees=None, labor_brand=True)):
+        event = EventItem.model_validate(body)
+        content = event.model_dump_json(exclude={"external_id"}).encode()
+        assert fingerprint(event) == hashlib.sha256(content).hexdigest()
