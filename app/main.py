@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_problem_handlers(app)
     install_change_tracking()
     for router in (
+        computed_router,
         auth_router,
         regions_router,
         campaigns_router,
@@ -148,7 +149,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         cases_router,
         events_router,
         documents_router,
-        computed_router,
         briefing_router,
         exports_router,
         webhooks_router,

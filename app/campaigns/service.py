@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.campaigns.calendar import Deadline, Period, build_deadlines, build_periods
@@ -105,12 +106,16 @@ def get_table(definition: CampaignDefinition, table_id: str) -> Table:
     return table
 
 
+# Built once: every computed view asks for its campaign's periods.
+_DUE_OVERRIDES = (
+    select(DueOverride.item, DueOverride.due)
+    .where(DueOverride.campaign_id == bindparam("campaign_id"))
+    .order_by(col(DueOverride.id))
+)
+
+
 def due_overrides(session: Session, definition: CampaignDefinition) -> dict[str, datetime]:
-    rows = session.exec(
-        select(DueOverride.item, DueOverride.due)
-        .where(DueOverride.campaign_id == definition.id)
-        .order_by(col(DueOverride.id))
-    ).all()
+    rows = session.exec(_DUE_OVERRIDES, params={"campaign_id": definition.id}).all()
     latest: dict[str, datetime | None] = dict(rows)
     zone = definition.zone
     return {item: due.astimezone(zone) for item, due in latest.items() if due is not None}

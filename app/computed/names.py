@@ -7,8 +7,9 @@ named in place: a national /deltas holds ~150,000 rows, and rebuilding each one 
 dict would cost more than the whole JSON encoding.
 """
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from typing import cast
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from operator import attrgetter, itemgetter
+from typing import Any, cast
 
 from sqlmodel import Session
 
@@ -75,10 +76,11 @@ def codes_in(*groups: Iterable[object]) -> set[str]:
     for group in groups:
         rows = _rows(group)
         for field in _code_fields(rows):
-            if isinstance(rows[0], dict):
-                codes.update(cast(Mapping[str, str | None], row)[field] for row in rows)
-            else:
-                codes.update(getattr(row, field) for row in rows)
+            # itemgetter / attrgetter: the loop over thousands of rows runs in C.
+            read: Callable[[Any], str | None] = (
+                itemgetter(field) if isinstance(rows[0], dict) else attrgetter(field)
+            )
+            codes.update(map(read, rows))
     return {code for code in codes if code is not None}
 
 
