@@ -5,6 +5,9 @@ and a dead import process is replaced."""
 import os
 import pickle
 import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +26,7 @@ from app.core.settings import Settings
 from app.events.import_process import EventImports
 from app.events.writes import BatchRefused
 from app.main import create_app
-from tests.live import committed_token, serve_in_thread
+from tests.live import PROJECT_ROOT, committed_token, environment_of, free_port, serve_in_thread
 from tests.records_helpers import GUSU, NANJING, city_url, event_body
 
 BATCH = city_url(NANJING, "events") + "/batch"
@@ -164,3 +167,58 @@ def test_an_import_process_copies_the_log_before_a_batch_not_at_commit(
         raw.close()
     assert busy == 0 and frames == copied
     engine.dispose()
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def test_an_import_process_ends_with_its_server(
+    live_settings: Settings, live_engine: Engine
+) -> None:
+    """A server killed outright (SIGKILL, the out-of-memory killer) cannot stop its import
+    process: the import process notices and ends within seconds instead of lingering."""
+    token = committed_token(live_settings, live_engine, Role.reporter, NANJING)
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 (our own command line)
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=environment_of(live_settings) | {"EVENT_IMPORT_PROCESSES": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not answers(base + "/healthz") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        imported = httpx.post(
+            base + BATCH,
+            json={"items": items("NJ-1")},
+            headers={"Authorization": token},
+            timeout=60,
+        )
+        assert imported.status_code == 200, imported.text
+        children = children_of(server.pid)
+        (importer,) = {pid for pid in children if b"spawn_main" in command_line(pid)}
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, f"import process {importer} outlived its server"
+        time.sleep(0.1)
+
+
+def command_line(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

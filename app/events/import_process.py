@@ -19,8 +19,10 @@ request's session.
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -99,6 +101,10 @@ def _start(settings: Settings) -> None:
     # The server stops its import processes itself: Ctrl-C in a terminal reaches the whole
     # process group, and a batch cut off halfway would only be rolled back.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # ... unless the server dies (killed, out of memory): then nobody would.
+    threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(),), name="orphan watch", daemon=True
+    ).start()
     # A SQLite commit that fills the write-ahead log past its threshold copies it into the
     # database before it returns (10-15 ms after a 5,000-event batch): the data is visible
     # by then, but the batch's answer and its precomputed views reach the server only
@@ -111,6 +117,16 @@ def _start(settings: Settings) -> None:
         checkpoints_on_commit=False,
     )
     gc.freeze()  # what start-up loaded lives as long as the process
+
+
+ORPHAN_CHECK_SECONDS = 1.0
+
+
+def _exit_when_orphaned(server: int) -> None:
+    while os.getppid() == server:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    logger.warning("the server process %d is gone; the import process ends", server)
+    os._exit(1)
 
 
 def _ready() -> bool:
