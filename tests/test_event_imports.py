@@ -222,3 +222,12 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_an_import_process_runs_at_the_lower_priority_it_is_given(server: Server) -> None:
+    app, http = server
+    http.post(BATCH, json={"items": items("NJ-1")}).raise_for_status()
+    (pid,) = import_pids(app)
+    niceness = app.state.settings.event_import_niceness
+    assert niceness > 0
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + niceness

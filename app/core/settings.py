@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # an interpreter with them; 0 runs them in the request's thread.
     event_import_processes: int = Field(default=1, ge=0, le=16)
     event_import_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
+    # ... at this lower processor priority (nice): when the machine is busy, requests first.
+    event_import_niceness: int = Field(default=10, ge=0, le=19)
     pool_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     # Per process: connections uvicorn keeps open at once (beyond, it answers 503 itself).
     max_connections: int = Field(default=1000, ge=10, le=100_000)

@@ -105,6 +105,9 @@ def _start(settings: Settings) -> None:
     threading.Thread(
         target=_exit_when_orphaned, args=(os.getppid(),), name="orphan watch", daemon=True
     ).start()
+    # Bulk work yields the processor to the server's requests when both want it (a read
+    # during an import: p95 6.0-6.7 ms instead of 6.8-8.7 at equal priority, PostgreSQL).
+    os.nice(settings.event_import_niceness)
     # A SQLite commit that fills the write-ahead log past its threshold copies it into the
     # database before it returns (10-15 ms after a 5,000-event batch): the data is visible
     # by then, but the batch's answer and its precomputed views reach the server only
