@@ -53,6 +53,7 @@ BEYOND_THE_SCHEMA = frozenset(
         "not_in_city",  # a county of another city
         "not_in_vocabulary",  # an activity, kind or category the campaign does not have
         "not_integer",  # a count with a fraction (the table's units decide)
+        "not_storable",  # an instant of year 1 or 9999 that leaves years 1-9999 in UTC
         "part_exceeds_total",  # an "of which" above its total
         "out_of_range",  # a due date outside the campaign
         "outside_campaign",

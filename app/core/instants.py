@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 _ISO_INSTANT = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
@@ -25,12 +26,15 @@ def _iso_text(value: object) -> object:
 
 
 def _representable(value: datetime) -> datetime:
-    # 9999-12-31T23:00-12:00 is valid ISO 8601 but past the last instant Python (and the
-    # databases) can hold in UTC: refused here rather than failing when stored.
+    # 9999-12-31T23:00-12:00 and 0001-01-01T00:04+01:00 are valid ISO 8601 but outside the
+    # instants Python (and the databases) can hold in UTC: refused here, with a code of its
+    # own (a JSON Schema date-time cannot say so), rather than failing when stored.
     try:
         value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("the instant is past the last one that can be stored") from None
+        raise PydanticCustomError(
+            "not_storable", "the instant falls outside years 0001-9999 once in UTC"
+        ) from None
     return value
 
 
