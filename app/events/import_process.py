@@ -31,8 +31,6 @@ from dataclasses import dataclass
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from app.auth.policy import Principal
@@ -145,14 +143,11 @@ def _run_in_import_process(job: BatchJob) -> BatchAnswer:
         return answer  # committed: session_scope's loop ran to its end
     except ServiceError:
         raise
-    except (OperationalError, PoolTimeout) as exc:
-        if not is_transient(exc):
-            logger.exception("event import failed")
-            raise RuntimeError(f"event import failed: {type(exc).__name__}") from None
-        raise ServiceUnavailable(
-            "the database is busy; the batch was not stored, retry shortly"
-        ) from None
     except Exception as exc:
+        if is_transient(exc):  # a lock, a pool timeout, a lost connection: retry
+            raise ServiceUnavailable(
+                "the database is busy; the batch was not stored, retry shortly"
+            ) from None
         # Logged here with its traceback; the server answers 500. Only the type crosses:
         # a driver's exception need not pickle.
         logger.exception("event import failed")
