@@ -18,7 +18,9 @@ from sqlalchemy.exc import OperationalError
 from app.auth import service as auth_service
 from app.auth.models import Role
 from app.computed import answers, memo, remembered, views
+from app.computed import router as computed_router
 from app.core.db import create_db_engine, session_scope
+from app.core.errors import NotFound
 from app.core.settings import Settings
 from app.core.types import utc_now
 from app.main import create_app
@@ -127,6 +129,72 @@ def test_every_write_is_seen_by_the_next_poll(
     assert latest.status_code == 200
     assert 42_000 in city_values(latest)
     assert route_runs == ["totals", "totals", "totals"]
+
+
+@pytest.fixture
+def route_entries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every time a computed view's route handler runs (not just its answer)."""
+    entered: list[str] = []
+    real = memo.cached_view
+
+    def counted(request: Any, *args: Any) -> Any:
+        entered.append(request.url.path)
+        return real(request, *args)
+
+    monkeypatch.setattr(computed_router, "cached_view", counted)
+    return entered
+
+
+def test_a_poll_after_a_write_is_computed_again_without_the_route(
+    client: TestClient,
+    admin: dict[str, str],
+    route_runs: list[str],
+    route_entries: list[str],
+) -> None:
+    """The route parsed and checked the query the first time; a later poll whose data
+    changed gets its new answer from the same parameters, without the route's framework."""
+    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
+    before = client.get(totals, headers=admin)
+    put_postings(client, admin, 43_000)
+    after = client.get(totals, headers=admin | {"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and 43_000 in city_values(after)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert route_runs == ["totals", "totals"] and len(route_entries) == 1
+    again = client.get(totals, headers=admin | {"If-None-Match": after.headers["ETag"]})
+    assert again.status_code == 304 and route_runs == ["totals", "totals"]
+
+    memo.clear()  # the same answer from the route itself
+    assert client.get(totals, headers=admin).content == after.content
+    assert len(route_entries) == 2
+
+
+def test_a_poll_computed_again_leaves_refusals_to_the_route_and_answers_busy_itself(
+    client: TestClient,
+    admin: dict[str, str],
+    route_entries: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
+    client.get(totals, headers=admin).raise_for_status()
+    put_postings(client, admin, 44_000)
+
+    def locked(*_: object) -> Any:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(memo, "answer_again", locked)
+    busy = client.get(totals, headers=admin)
+    assert busy.status_code == 503 and busy.headers["Retry-After"]
+    assert busy.headers["content-type"] == "application/problem+json"
+    assert len(route_entries) == 1  # the route would wait for the same database again
+
+    def refused(*_: object, **__: object) -> Any:
+        raise NotFound("no such campaign")
+
+    monkeypatch.setattr(memo, "answer_again", refused)
+    monkeypatch.setattr(views, "totals_view", refused)
+    gone = client.get(totals, headers=admin)
+    assert gone.status_code == 404 and gone.json()["detail"] == "no such campaign"
+    assert len(route_entries) == 2  # rendered by the route, as every refusal
 
 
 def test_callers_the_process_has_not_vouched_for_go_to_the_route(

@@ -2,6 +2,7 @@
 under a storm, and never one that started before its request asked."""
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -16,11 +17,12 @@ class Counter:
         self.reads = 0
         self.release = asyncio.Event()
 
-    async def read(self, key: str) -> str:
+    async def read(self, key: str, then: Callable[[str], str] | None) -> tuple[str, str | None]:
         self.reads += 1
         seen = self.value  # what the database answers as the read starts
         await self.release.wait()
-        return f"{key}:{seen}"
+        token = f"{key}:{seen}"
+        return token, None if then is None else then(token)
 
 
 def test_requests_asking_together_share_one_read() -> None:
@@ -60,14 +62,14 @@ def test_a_failed_read_fails_its_waiters_only_and_campaigns_read_apart() -> None
     async def scenario() -> None:
         calls: list[str] = []
 
-        async def read(key: str) -> str:
+        async def read(key: str, then: Callable[[str], None] | None) -> tuple[str, None]:
             calls.append(key)
             await asyncio.sleep(0)
             if calls.count("a") == 1 and key == "a":
                 raise ConnectionError("server closed the connection")
-            return key
+            return key, None
 
-        reads = SharedReads(read)
+        reads: SharedReads[str, None] = SharedReads(read)
         first = asyncio.create_task(reads.read("a"))
         other = asyncio.create_task(reads.read("b"))
         with pytest.raises(ConnectionError):
@@ -77,3 +79,30 @@ def test_a_failed_read_fails_its_waiters_only_and_campaigns_read_apart() -> None
         assert calls == ["a", "b", "a"]
 
     asyncio.run(scenario())
+
+
+def test_the_request_that_starts_a_read_has_its_work_done_in_it() -> None:
+    """A lone poll whose data changed reads the token and computes its answer in one
+    worker-thread call; a request that joined the read does its own work after it."""
+
+    async def scenario() -> tuple[tuple[str, str | None], tuple[str, str | None], list[str]]:
+        counter = Counter()
+        reads: SharedReads[str, str] = SharedReads(counter.read)
+        done: list[str] = []
+
+        def work(name: str) -> Callable[[str], str]:
+            def then(token: str) -> str:
+                done.append(name)
+                return f"{name} with {token}"
+
+            return then
+
+        starter = asyncio.create_task(reads.read_then("js-2024", work("starter")))
+        joiner = asyncio.create_task(reads.read_then("js-2024", work("joiner")))
+        await asyncio.sleep(0)
+        counter.release.set()
+        return await starter, await joiner, done
+
+    starter, joiner, done = asyncio.run(scenario())
+    assert starter == ("js-2024:0", "starter with js-2024:0")
+    assert joiner == ("js-2024:0", None) and done == ["starter"]

@@ -9,7 +9,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -152,6 +152,9 @@ def cached_view(request: Request, session: Session, recipe: Recipe) -> Response:
     answer = _memoized(etag)
     if answer is None and not _matches(request.headers.get("if-none-match"), etag):
         answer = _computed_once(etag, view.compute)
+    # The read ends here, in the handler's worker thread: the session's teardown then has
+    # no transaction to end and needs no second hop to a thread.
+    session.commit()
     route = request.scope.get("route")
     _remember(
         request,
@@ -160,6 +163,16 @@ def cached_view(request: Request, session: Session, recipe: Recipe) -> Response:
     response = respond(request, etag, answer)
     assert response is not None  # an answer, or a 304 that needs none
     return response
+
+
+def answer_again(
+    sessions: Callable[[], Iterator[Session]], request: Request, recipe: Recipe
+) -> Response:
+    """A remembered view answered to the data as it is now (it changed, or the minute a
+    default was taken from did): the route's own work, in a unit of work of its own, without
+    the route's dependency solving and validation (app.computed.remembered)."""
+    answers = [cached_view(request, session, recipe) for session in sessions()]
+    return answers[0]
 
 
 # etag -> held while one request computes that answer: after a write, every dashboard

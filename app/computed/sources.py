@@ -1,6 +1,7 @@
 """Set-based reads behind the computed views: one query per kind of record, never one per
 city or county. Current data comes from the head rows; `as_of` from the revision history."""
 
+import functools
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -146,20 +147,24 @@ def indicator_points(
             for r in load_reports(session, campaign_id, tables=[table], as_of=as_of)
             if indicator in r.values
         ]
-    value = col(SnapshotHead.current_values)[indicator].as_string()
-    rows = _rows(
-        session,
-        _select(SnapshotHead.city_code, SnapshotHead.period_id, value).where(
-            col(SnapshotHead.campaign_id) == campaign_id,
-            col(SnapshotHead.table_id) == table,
-            col(SnapshotHead.current_revision) > 0,
-        ),
-    )
+    rows = _rows(session, _indicator_values(table, indicator), {"campaign_id": campaign_id})
     return [
         IndicatorPoint(city, period, Decimal(text))
         for city, period, text in rows
         if text is not None  # not reported
     ]
+
+
+@functools.cache
+def _indicator_values(table: str, indicator: str) -> Select[Any]:
+    """(city, period, value as text) of one indicator in the current snapshots of a table:
+    built once per indicator (tables and indicators are a campaign's few dozen)."""
+    value = col(SnapshotHead.current_values)[indicator].as_string()
+    return _select(SnapshotHead.city_code, SnapshotHead.period_id, value).where(
+        col(SnapshotHead.campaign_id) == CAMPAIGN,
+        col(SnapshotHead.table_id) == table,
+        col(SnapshotHead.current_revision) > 0,
+    )
 
 
 def current_warnings(
@@ -406,26 +411,15 @@ def county_period_events(
         # One row per county, not one per county-week (34,128 at national scale: a row
         # costs Python more than the database's aggregation). PostgreSQL sums a column per
         # period fastest; SQLite packs "W01:29,W02:31,…" into one string fastest.
-        counted = sum((TALLY.c[mode] for mode in modes), literal(0))
-        in_campaign = TALLY.c.campaign_id == campaign_id
+        params = {"campaign_id": campaign_id}
         if session.get_bind().dialect.name == "postgresql":
-            ids = [period.id for period in periods]
-            sums = [func.sum(case((TALLY.c.period_id == id_, counted))) for id_ in ids]
-            rows = _rows(
-                session,
-                _select(TALLY.c.county_code, *sums)
-                .where(in_campaign)
-                .group_by(TALLY.c.county_code),
-            )
+            ids = tuple(period.id for period in periods)
+            rows = _rows(session, _summed_per_period(tuple(sorted(modes)), ids), params)
             return {
                 county: {id_: n for id_, n in zip(ids, counts, strict=True) if n is not None}
                 for county, *counts in rows
             }
-        packed = func.aggregate_strings(TALLY.c.period_id + ":" + cast(counted, Text), ",")
-        rows = _rows(
-            session,
-            _select(TALLY.c.county_code, packed).where(in_campaign).group_by(TALLY.c.county_code),
-        )
+        rows = _rows(session, _packed_per_period(tuple(sorted(modes))), params)
         return {county: _unpack_counts(text) for county, text in rows}
     counts: dict[str, dict[str, int]] = {}
     for facts, count in _event_counts_as_of(session, campaign_id, as_of, periods).items():
@@ -433,6 +427,33 @@ def county_period_events(
             per_period = counts.setdefault(facts.county, {})
             per_period[facts.period] = per_period.get(facts.period, 0) + count
     return counts
+
+
+def _counted(modes: tuple[str, ...]) -> Any:
+    return sum((TALLY.c[mode] for mode in modes), literal(0))
+
+
+@functools.cache
+def _summed_per_period(modes: tuple[str, ...], ids: tuple[str, ...]) -> Select[Any]:
+    """county, then the events of `modes` in each period of `ids` (PostgreSQL)."""
+    counted = _counted(modes)
+    sums = [func.sum(case((TALLY.c.period_id == id_, counted))) for id_ in ids]
+    return (
+        _select(TALLY.c.county_code, *sums)
+        .where(TALLY.c.campaign_id == CAMPAIGN)
+        .group_by(TALLY.c.county_code)
+    )
+
+
+@functools.cache
+def _packed_per_period(modes: tuple[str, ...]) -> Select[Any]:
+    """county, then "W01:29,W02:31,…": the events of `modes` per period (SQLite)."""
+    packed = func.aggregate_strings(TALLY.c.period_id + ":" + cast(_counted(modes), Text), ",")
+    return (
+        _select(TALLY.c.county_code, packed)
+        .where(TALLY.c.campaign_id == CAMPAIGN)
+        .group_by(TALLY.c.county_code)
+    )
 
 
 def _unpack_counts(text: str) -> dict[str, int]:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.campaigns.calendar import Period
+from app.campaigns.calendar import Deadline, Period, build_deadlines, build_periods
 from app.campaigns.definition import CampaignDefinition, Table
-from app.campaigns.service import campaign_deadlines, campaign_periods, get_period, get_table
+from app.campaigns.service import due_overrides, get_period, get_table
 from app.computed.compliance import Judgement, ReceiptKey, judge_all, nth_receipt
 from app.computed.deltas import Delta, compute_deltas
 from app.computed.goals import (
@@ -61,14 +61,20 @@ from app.reporting.snapshots import violation_document
 class Scope:
     definition: CampaignDefinition
     periods: list[Period]
+    # item (a period or a one-off deliverable) -> its due instant as moved by an admin
+    overrides: Mapping[str, datetime]
 
     @property
     def order(self) -> dict[str, int]:
         return {p.id: p.index for p in self.periods}
 
+    def deadlines(self) -> list[Deadline]:
+        return build_deadlines(self.definition, self.periods, overrides=self.overrides)
+
 
 def scope_of(session: Session, definition: CampaignDefinition) -> Scope:
-    return Scope(definition, campaign_periods(session, definition))
+    overrides = due_overrides(session, definition)
+    return Scope(definition, build_periods(definition, overrides=overrides), overrides)
 
 
 def chosen_tables(definition: CampaignDefinition, table: str | None) -> list[Table]:
@@ -167,12 +173,15 @@ def county_list(session: Session, definition: CampaignDefinition) -> list[tuple[
     # Filtered here rather than by an IN list of hundreds of cities, which costs the
     # database more than reading the few thousand counties.
     units = set(definition.reporting_units)
-    rows = session.exec(
-        select(Region.code, Region.parent_code)
-        .where(Region.level == RegionLevel.county)
-        .order_by(col(Region.code))
-    ).all()
+    rows = session.connection().execute(_COUNTIES).all()
     return [(code, parent) for code, parent in rows if parent in units]
+
+
+_COUNTIES = (
+    select(Region.code, Region.parent_code)
+    .where(Region.level == RegionLevel.county)
+    .order_by(col(Region.code))
+)
 
 
 def _latest_reports(
@@ -330,9 +339,7 @@ def compliance_view(
     definition = scope.definition
     if period is not None:
         get_period(scope.periods, period)
-    deadlines = [
-        d for d in campaign_deadlines(session, definition) if period is None or d.period == period
-    ]
+    deadlines = [d for d in scope.deadlines() if period is None or d.period == period]
     heads = snapshot_heads(session, definition.id)
     reviews = snapshot_reviews(session, definition.id, as_of)
     return judge_all(

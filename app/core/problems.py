@@ -203,6 +203,11 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     # the request was rolled back and may be retried.
     if not is_transient(exc):
         return await _unexpected_error(request, exc)
+    return database_busy(request, exc)
+
+
+def database_busy(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a transient database failure (see `is_transient`)."""
     logger.warning("database busy", extra={"path": request.url.path, "error": type(exc).__name__})
     return busy_problem(
         request, "the database is busy; the request was not carried out, retry shortly"
