@@ -1,6 +1,7 @@
 """Goals, compliance and quality over the API, from records loaded at known receipt times."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -281,6 +282,46 @@ def test_urgent_reports_do_not_count_as_weekly_cases(client: TestClient, auth: A
     ).json()
     cases = next(i for i in body["items"] if i["deliverable"] == "cases")
     assert cases["status"] == "missing"
+
+
+def test_weekly_cases_count_as_received_at_the_arrival_of_the_third(
+    client: TestClient, auth: Auth
+) -> None:
+    """In arrival order, not the order they were sent in; urgent reports apart; as of an
+    instant, only the cases that had arrived by then."""
+    admin = auth("admin")
+    nanjing = CITY.format(city="320100")
+    for hour, urgent in ((10, False), (9, True), (12, False), (11, False), (13, False)):
+        load(
+            client,
+            admin,
+            "POST",
+            nanjing + "/cases",
+            {
+                "period": "W06",
+                "title": f"W06 案例 {hour}",
+                "text": "招聘活动",
+                "activity": "visit",
+                "urgent": urgent,
+                "received_at": f"2024-02-28T{hour:02d}:00:00+08:00",
+            },
+        )
+
+    def cases_judged(**params: str) -> dict[str, Any]:
+        body = client.get(
+            CAMPAIGN + "/compliance",
+            headers=admin,
+            params={"at": "2024-03-04T12:00:00+08:00", "city": "320100", "period": "W06"} | params,
+        ).json()
+        found: dict[str, Any] = next(i for i in body["items"] if i["deliverable"] == "cases")
+        return found
+
+    now = cases_judged()
+    assert now["status"] == "on_time"
+    assert datetime.fromisoformat(now["received_at"]) == datetime.fromisoformat(
+        "2024-02-28T12:00:00+08:00"
+    )
+    assert cases_judged(as_of="2024-02-28T11:30:00+08:00")["status"] == "missing"
 
 
 def test_goals_state_their_coverage(client: TestClient, auth: Auth) -> None:

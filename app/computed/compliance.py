@@ -64,6 +64,8 @@ def review_at(
     late (seconds, why) the city is against a return's `resubmit_by`: a return not answered
     by a resubmission by then makes the item late. A later decision on the same revision (a
     new return, or an approval after all) replaces the earlier return's request."""
+    if not decisions:  # most snapshots: nobody has reviewed them yet
+        return "submitted", None, None
     seen = [d for d in decisions if d.decided_at <= at]
     late: tuple[int, str] | None = None
     for index, decision in enumerate(seen):
