@@ -197,6 +197,25 @@ def test_a_poll_computed_again_leaves_refusals_to_the_route_and_answers_busy_its
     assert len(route_entries) == 2  # rendered by the route, as every refusal
 
 
+def test_a_failure_computing_again_is_left_to_the_route(
+    client: TestClient,
+    admin: dict[str, str],
+    route_entries: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
+    client.get(totals, headers=admin).raise_for_status()
+    put_postings(client, admin, 45_000)
+
+    def broken(*_: object) -> Any:
+        raise RuntimeError("a defect met only outside the route")
+
+    monkeypatch.setattr(memo, "answer_again", broken)
+    answered = client.get(totals, headers=admin)
+    assert answered.status_code == 200 and 45_000 in city_values(answered)
+    assert len(route_entries) == 2
+
+
 def test_callers_the_process_has_not_vouched_for_go_to_the_route(
     client: TestClient,
     admin: dict[str, str],

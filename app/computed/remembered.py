@@ -72,7 +72,15 @@ class RememberedViews(HttpMiddleware):
                 key: TokenKey, then: Callable[[str], _Outcome] | None
             ) -> tuple[str, _Outcome | None]:
                 token = read_change_token(engine, *key)
-                return token, None if then is None else then(token)
+                if then is None:
+                    return token, None
+                try:
+                    return token, then(token)
+                except Exception:
+                    # The token still reaches the requests sharing this read; the route
+                    # meets this failure again and renders it for this request alone.
+                    log.debug("answering again failed; the route answers", exc_info=True)
+                    return token, _Outcome(None)
 
             async def read(
                 key: TokenKey, then: Callable[[str], _Outcome] | None
