@@ -8,7 +8,9 @@ the read a request waits for always starts after the request asked.
 
 The request that starts a read may have work of its own done with the token in the same
 worker-thread call (`read_then`): a lone poll whose data changed reads the token and
-computes the new answer in one hop instead of two.
+computes the new answer in one hop instead of two. Those who joined that read get the token
+when the work is done too: after a change they mostly want a view computed afresh as well,
+and the two cores would not compute two views much faster side by side.
 """
 
 import asyncio
