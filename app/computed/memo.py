@@ -171,8 +171,9 @@ def answer_again(
     """A remembered view answered to the data as it is now (it changed, or the minute a
     default was taken from did): the route's own work, in a unit of work of its own, without
     the route's dependency solving and validation (app.computed.remembered)."""
-    answers = [cached_view(request, session, recipe) for session in sessions()]
-    return answers[0]
+    # Iterated to its end, so that the unit of work ends (commits, closes) before it returns.
+    (response,) = [cached_view(request, session, recipe) for session in sessions()]
+    return response
 
 
 # etag -> held while one request computes that answer: after a write, every dashboard

@@ -104,13 +104,16 @@ class RememberedViews(HttpMiddleware):
             return False
         same_minute = not entry.clock or entry.clock == memo.clock_minute(utc_now())
 
+        def held(change: str) -> Response | None:
+            """The remembered answer (or 304) while it still holds; no I/O."""
+            if same_minute and change == entry.change:
+                return memo.memoized_response(request, entry.etag)
+            return None
+
         def answer(change: str) -> _Outcome:
             """In a worker thread: the remembered answer if it still holds, else anew."""
-            if same_minute and change == entry.change:
-                found = memo.memoized_response(request, entry.etag)
-                if found is not None:
-                    return _Outcome(found)
-            return _answer_again(request, entry)
+            found = held(change)
+            return _Outcome(found) if found is not None else _answer_again(request, entry)
 
         engine: Engine = request.app.state.probe_engine
         key = (entry.campaign_id, entry.reads)
@@ -120,13 +123,11 @@ class RememberedViews(HttpMiddleware):
             log.debug("change token unreadable; the route answers", exc_info=True)
             return False
         if outcome is None:  # it joined another request's read: its work is its own
-            found = None
-            if same_minute and change == entry.change:
-                found = memo.memoized_response(request, entry.etag)
+            found = held(change)  # on the loop: a worker thread only to compute
             outcome = (
                 _Outcome(found)
                 if found is not None
-                else await anyio.to_thread.run_sync(_answer_again, request, entry)
+                else await anyio.to_thread.run_sync(answer, change)
             )
         if outcome.response is None:
             return False
