@@ -134,8 +134,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.event_imports = EventImports(settings) if imports_apart else None
     # Export jobs run after their request, in units of work of their own.
     app.state.job_sessions = lambda: session_scope(app.state.engine)
-    # Polled views computed again outside their route (app.computed.remembered).
-    app.state.view_sessions = lambda: session_scope(app.state.read_engine)
+    # Reads outside a route's own session: polled views computed again outside their route
+    # (app.computed.remembered), the caller's client now and then (app.auth.dependencies).
+    app.state.read_sessions = lambda: session_scope(app.state.read_engine)
 
     install_problem_handlers(app)
     install_change_tracking()

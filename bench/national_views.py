@@ -594,7 +594,7 @@ ORDER = [
 @contextmanager
 def instrumented(view: str, watch: Stopwatch) -> Iterator[None]:
     patches = [(views_module, VIEW_FUNCTIONS[view], "view"), *PARTS]
-    handler_end = "cached_view"  # every view's handler ends in it, in its worker thread
+    handler_end = "answer_view"  # every view's handler ends in it, in its worker thread
     bracketed = getattr(router_module, handler_end)
     originals = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in patches]
     for owner, name, label in patches:

@@ -144,7 +144,7 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_read_session] = test_session
     app.state.job_sessions = test_session
-    app.state.view_sessions = test_session
+    app.state.read_sessions = test_session
     return app
 
 

@@ -135,13 +135,13 @@ def test_every_write_is_seen_by_the_next_poll(
 def route_entries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every time a computed view's route handler runs (not just its answer)."""
     entered: list[str] = []
-    real = memo.cached_view
+    real = memo.answer_view
 
     def counted(request: Any, *args: Any) -> Any:
         entered.append(request.url.path)
         return real(request, *args)
 
-    monkeypatch.setattr(computed_router, "cached_view", counted)
+    monkeypatch.setattr(computed_router, "answer_view", counted)
     return entered
 
 
@@ -181,7 +181,7 @@ def test_a_poll_computed_again_leaves_refusals_to_the_route_and_answers_busy_its
     def locked(*_: object) -> Any:
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(memo, "answer_again", locked)
+    monkeypatch.setattr(memo, "answer_view", locked)
     busy = client.get(totals, headers=admin)
     assert busy.status_code == 503 and busy.headers["Retry-After"]
     assert busy.headers["content-type"] == "application/problem+json"
@@ -190,7 +190,7 @@ def test_a_poll_computed_again_leaves_refusals_to_the_route_and_answers_busy_its
     def refused(*_: object, **__: object) -> Any:
         raise NotFound("no such campaign")
 
-    monkeypatch.setattr(memo, "answer_again", refused)
+    monkeypatch.setattr(memo, "answer_view", refused)
     monkeypatch.setattr(views, "totals_view", refused)
     gone = client.get(totals, headers=admin)
     assert gone.status_code == 404 and gone.json()["detail"] == "no such campaign"
@@ -210,7 +210,7 @@ def test_a_failure_computing_again_is_left_to_the_route(
     def broken(*_: object) -> Any:
         raise RuntimeError("a defect met only outside the route")
 
-    monkeypatch.setattr(memo, "answer_again", broken)
+    monkeypatch.setattr(memo, "answer_view", broken)
     answered = client.get(totals, headers=admin)
     assert answered.status_code == 200 and 45_000 in city_values(answered)
     assert len(route_entries) == 2

@@ -17,7 +17,7 @@ from app.auth.policy import (
 )
 from app.auth.service import ActiveClient, active_client, recently_active_client
 from app.auth.tokens import decode_access_token
-from app.core.deps import ReadSessionDep, SettingsDep, short_read
+from app.core.deps import SettingsDep, read_apart
 from app.core.errors import Unauthorized
 from app.core.params import CityCode
 from app.core.settings import Settings
@@ -67,13 +67,12 @@ def known_principal(settings: Settings, authorization: str | None) -> Principal 
 
 async def get_principal(
     request: Request,
-    session: ReadSessionDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Depends(oauth2_client_credentials)],
 ) -> Principal:
     claims = decode_access_token(settings, _bearer_token(authorization))
-    client = recently_active_client(claims.client_id) or await short_read(
-        session, lambda s: active_client(s, claims.client_id)
+    client = recently_active_client(claims.client_id) or await read_apart(
+        request, lambda s: active_client(s, claims.client_id)
     )
     if client is None:
         raise Unauthorized("the client of this token is unknown or disabled")

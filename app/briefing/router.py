@@ -9,7 +9,7 @@ from app.auth.dependencies import PrincipalDep
 from app.briefing.schemas import BriefingOut
 from app.computed import answers
 from app.computed.answers import BriefingQuery
-from app.computed.memo import cached_view
+from app.computed.memo import answer_view
 from app.core.deps import SessionDep
 from app.core.params import AsOf, At, CampaignId, PeriodFilter
 from app.core.problems import problem_responses
@@ -48,7 +48,6 @@ SECTIONS = (
 )
 def get_briefing(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     period: PeriodFilter = None,
@@ -57,7 +56,7 @@ def get_briefing(
     cases: CasesQuery = "latest",
 ) -> Response:
     query = BriefingQuery(period, at, as_of, cases)
-    return cached_view(request, session, partial(answers.briefing, campaign=campaign, query=query))
+    return answer_view(request, partial(answers.briefing, campaign=campaign, query=query))
 
 
 @router.get(

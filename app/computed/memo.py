@@ -9,15 +9,17 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from fastapi import Request, Response
 from sqlmodel import Session
 
 from app.core.changes import DOMAINS, change_token
 from app.core.conditional import none_match
+from app.core.deps import in_unit_of_work
 
 MEMO_ENTRIES = 256
 # Level 3: a 4 MB national /goals compresses in 14 ms instead of 33 ms at level 6 (measured),
@@ -152,9 +154,6 @@ def cached_view(request: Request, session: Session, recipe: Recipe) -> Response:
     answer = _memoized(etag)
     if answer is None and not _matches(request.headers.get("if-none-match"), etag):
         answer = _computed_once(etag, view.compute)
-    # The read ends here, in the handler's worker thread: the session's teardown then has
-    # no transaction to end and needs no second hop to a thread.
-    session.commit()
     route = request.scope.get("route")
     _remember(
         request,
@@ -165,15 +164,12 @@ def cached_view(request: Request, session: Session, recipe: Recipe) -> Response:
     return response
 
 
-def answer_again(
-    sessions: Callable[[], Iterator[Session]], request: Request, recipe: Recipe
-) -> Response:
-    """A remembered view answered to the data as it is now (it changed, or the minute a
-    default was taken from did): the route's own work, in a unit of work of its own, without
-    the route's dependency solving and validation (app.computed.remembered)."""
-    # Iterated to its end, so that the unit of work ends (commits, closes) before it returns.
-    (response,) = [cached_view(request, session, recipe) for session in sessions()]
-    return response
+def answer_view(request: Request, recipe: Recipe) -> Response:
+    """A view's answer (or 304), read in a unit of work of its own that ends before this
+    returns: called in a worker thread, by the views' routes and by app.computed.remembered
+    (which has no route's session). One thread hop per fresh answer, none to end the read."""
+    sessions = request.app.state.read_sessions
+    return in_unit_of_work(sessions, partial(cached_view, request, recipe=recipe))
 
 
 # etag -> held while one request computes that answer: after a write, every dashboard

@@ -142,7 +142,7 @@ def _answer_again(request: Request, entry: memo.Remembered) -> _Outcome:
     request before this one). A refusal is left to the route, which renders it."""
     request.scope["route"] = entry.route  # the answer is remembered as the route's
     try:
-        return _Outcome(memo.answer_again(request.app.state.view_sessions, request, entry.recipe))
+        return _Outcome(memo.answer_view(request, entry.recipe))
     except ServiceError:
         return _Outcome(None)
     except SQLAlchemyError as exc:

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth.dependencies import PrincipalDep
 from app.computed import answers
 from app.computed.answers import JudgedQuery
-from app.computed.memo import cached_view
+from app.computed.memo import answer_view
 from app.computed.schemas import ComplianceOut, DeltasOut, GoalsOut, QualityOut, TotalsOut
-from app.core.deps import SessionDep
 from app.core.params import AsOf, At, CampaignId, CityFilter, PeriodFilter, TableFilter
 from app.core.problems import problem_responses
 from app.core.routing import ServiceRoute
@@ -46,7 +45,6 @@ ETAG_NOTE = (
 )
 def get_deltas(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     table: TableFilter = None,
@@ -57,7 +55,7 @@ def get_deltas(
     recipe = partial(
         answers.deltas, campaign=campaign, table=table, city=city, indicator=indicator, as_of=as_of
     )
-    return cached_view(request, session, recipe)
+    return answer_view(request, recipe)
 
 
 @router.get(
@@ -71,7 +69,6 @@ def get_deltas(
 )
 def get_totals(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     table: TableFilter = None,
@@ -79,7 +76,7 @@ def get_totals(
     as_of: AsOf = None,
 ) -> Response:
     recipe = partial(answers.totals, campaign=campaign, table=table, period=period, as_of=as_of)
-    return cached_view(request, session, recipe)
+    return answer_view(request, recipe)
 
 
 @router.get(
@@ -96,12 +93,11 @@ def get_totals(
 )
 def get_goals(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     query: JudgedQueryDep,
 ) -> Response:
-    return cached_view(request, session, partial(answers.goals, campaign=campaign, query=query))
+    return answer_view(request, partial(answers.goals, campaign=campaign, query=query))
 
 
 @router.get(
@@ -118,13 +114,12 @@ def get_goals(
 )
 def get_compliance(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     query: JudgedQueryDep,
 ) -> Response:
     recipe = partial(answers.compliance, campaign=campaign, query=query)
-    return cached_view(request, session, recipe)
+    return answer_view(request, recipe)
 
 
 @router.get(
@@ -141,11 +136,10 @@ def get_compliance(
 )
 def get_quality(
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     campaign: CampaignId,
     as_of: AsOf = None,
     city: CityFilter = None,
 ) -> Response:
     recipe = partial(answers.quality, campaign=campaign, as_of=as_of, city=city)
-    return cached_view(request, session, recipe)
+    return answer_view(request, recipe)

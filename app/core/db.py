@@ -6,7 +6,7 @@ instead of failing with "database is locked" when a read lock is upgraded; reque
 only read use a second engine whose transactions never take the write lock.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -157,7 +157,7 @@ def finish(session: Session, *, success: bool) -> None:
         session.rollback()
 
 
-def unit_of_work(session: Session) -> Iterator[Session]:
+def unit_of_work(session: Session) -> Generator[Session]:
     try:
         yield session
     except BaseException:
@@ -166,6 +166,6 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     finish(session, success=True)
 
 
-def session_scope(engine: Engine) -> Iterator[Session]:
+def session_scope(engine: Engine) -> Generator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield from unit_of_work(session)

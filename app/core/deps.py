@@ -1,6 +1,7 @@
 """Request-scoped dependencies shared by every router."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import closing
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
@@ -79,6 +80,24 @@ def _read_and_end(session: Session, read: Callable[[Session], Read]) -> Read:
     finally:
         # Nothing was written: ending the transaction releases the connection at once.
         session.commit()
+
+
+def in_unit_of_work(
+    sessions: Callable[[], Generator[Session]], read: Callable[[Session], Read]
+) -> Read:
+    """`read` in a unit of work of its own from `sessions` (app.state.read_sessions), which
+    ends (commits, or rolls back if `read` raises) before this returns."""
+    # Closed here, in this thread: an exception leaving it would otherwise carry the open
+    # unit of work to the event loop in its traceback, and it would roll back there.
+    with closing(sessions()) as units:
+        (found,) = [read(session) for session in units]
+    return found
+
+
+async def read_apart(request: Request, read: Callable[[Session], Read]) -> Read:
+    """Run `read` in a worker thread in a unit of work of its own: for a dependency that
+    reads only now and then, which would otherwise make every request open a session."""
+    return await run_in_threadpool(in_unit_of_work, request.app.state.read_sessions, read)
 
 
 async def short_read(session: Session, read: Callable[[Session], Read]) -> Read:
