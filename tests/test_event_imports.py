@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
+from starlette.middleware.gzip import GZipResponder
 
 from app.auth.models import Role
 from app.computed import memo
@@ -74,6 +75,30 @@ def test_a_batch_is_stored_by_a_process_of_its_own(server: Server) -> None:
     for event in batch["items"]:
         stored = http.get(city_url(NANJING, "events") + "/" + event["external_id"])
         assert stored.status_code == 200 and stored.json()["revision"] == 1
+
+
+def test_the_summary_is_compressed_by_the_import_process(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5,000-item summary is ~400 KB: compressed at the import process's lower priority,
+    not by the server's compression middleware, in the time the server serves reads."""
+    _, http = server
+    compressed_by_server: list[int] = []
+    real = GZipResponder.apply_compression
+
+    async def counted(self: GZipResponder, body: bytes, *, more_body: bool) -> bytes:
+        compressed_by_server.append(len(body))
+        return await real(self, body, more_body=more_body)
+
+    monkeypatch.setattr(GZipResponder, "apply_compression", counted)
+    batch = {"items": items(*[f"NJ-{n}" for n in range(60)])}
+    zipped = http.post(BATCH, json=batch, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json()["stats"]["created"] == 60  # httpx decompressed it
+    plain = http.post(BATCH, json=batch, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.json()["stats"]["unchanged"] == 60
+    assert compressed_by_server == []
 
 
 def test_refusals_come_back_whole(server: Server) -> None:

@@ -70,6 +70,7 @@ ExternalIdPath = Annotated[
     responses=problem_responses(401, 403, 404, 422),
 )
 def post_batch(
+    request: Request,
     session: SessionDep,
     access: CityWriterDep,
     campaign: CampaignId,
@@ -78,10 +79,12 @@ def post_batch(
     atomic: bool = False,
 ) -> Response:
     polls = memo.polled(campaign, EVENTS_DOMAIN)
-    job = BatchJob(campaign, access.city, access.principal, atomic, body, polls)
+    gzip = memo.accepts_gzip(request)
+    job = BatchJob(campaign, access.city, access.principal, atomic, body, polls, gzip)
     answer = imports.run(job) if imports is not None else run_batch(session, job)
     memo.install(answer.views)
-    return Response(answer.summary, media_type="application/json")
+    headers = {"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"} if gzip else {})
+    return Response(answer.summary, media_type="application/json", headers=headers)
 
 
 @router.put(
