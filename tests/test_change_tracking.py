@@ -15,13 +15,23 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import bindparam, event, update
+from sqlalchemy import Engine, bindparam, event, update
 from sqlmodel import Session, col, select
 
 from app.cases.models import HighlightCase
 from app.computed import answers
 from app.computed.memo import PendingView
-from app.core.changes import LOCK_ONLY, data_version, table_domain
+from app.core.changes import (
+    DOMAINS,
+    LOCK_ONLY,
+    RECORDS,
+    change_token,
+    data_version,
+    mark_written,
+    read_change_token,
+    table_domain,
+)
+from app.core.db import create_probe_engine, create_read_engine, session_scope
 from app.outbox.models import OutboxEvent
 from app.webhooks.models import WebhookDelivery
 from tests.records_helpers import (
@@ -366,3 +376,21 @@ def test_a_lock_only_statement_is_not_a_change(session: Session) -> None:
         .execution_options(**{LOCK_ONLY: True})
     )
     assert data_version(session, CAMPAIGN_ID) == before
+
+
+def test_the_token_read_apart_is_the_one_a_view_reads(live_engine: Engine) -> None:
+    """Polls read the token on a connection of their own through the DB-API; a view reads it
+    in its session. Were the two ever spelled differently, no poll would find its answer."""
+    for session in session_scope(live_engine):
+        mark_written(session.connection(), "highlight_case", {CAMPAIGN_ID})
+    reader = create_read_engine(live_engine)
+    probe = create_probe_engine(reader)
+    try:
+        for domains in (DOMAINS, frozenset({RECORDS})):
+            for session in session_scope(live_engine):
+                in_session = change_token(session, CAMPAIGN_ID, domains)
+            assert read_change_token(probe, CAMPAIGN_ID, domains) == in_session
+        assert in_session.startswith("records:") and "-" in in_session  # a counter and stamp
+    finally:
+        for engine in {reader, probe} - {live_engine}:
+            engine.dispose()

