@@ -119,35 +119,38 @@ def judge_all(
     judgements: list[Judgement] = []
     # Instants in one zone compare without asking each for its offset (13,000 times).
     at = at.astimezone(UTC)
-    due_in_utc = [deadline.due.astimezone(UTC) for deadline in deadlines]
+    judged = [
+        (d.deliverable, d.period, d.due, d.due.astimezone(UTC), d.deliverable in reviewed)
+        for d in deadlines
+    ]
     for city in cities:
-        for deadline, due in zip(deadlines, due_in_utc, strict=True):
-            key = (city, deadline.deliverable, deadline.period)
+        for deliverable, period, due, due_in_utc, is_reviewed in judged:
+            key = (city, deliverable, period)
             received = receipts.get(key)
-            status, late_by = judge(due, received, at)
-            arrived = status in ("on_time", "late")
+            status, late_by = judge(due_in_utc, received, at)
+            arrived = status == "on_time" or status == "late"
             counted = complete.get(key) if arrived else None
-            reasons = [LATE_RECEIPT] if status == "late" else []
+            reason = LATE_RECEIPT if status == "late" else None
             state: ReviewState | None = None
-            if arrived and deadline.deliverable in reviewed:
+            if arrived and is_reviewed:
                 state, resubmission_late_by, why = review_at(decided.get(key, ()), at)
                 if why is not None:
-                    reasons.append(why)
+                    reason = why if reason is None else f"{reason}; {why}"
                     if status == "on_time":
                         status, late_by = "late", resubmission_late_by
             judgements.append(
                 {
                     "city": city,
-                    "deliverable": deadline.deliverable,
-                    "period": deadline.period,
-                    "due": deadline.due,
+                    "deliverable": deliverable,
+                    "period": period,
+                    "due": due,
                     "received_at": received if arrived else None,
                     "status": status,
                     "late_by_seconds": late_by,
                     "indicators_reported": counted[0] if counted else None,
                     "indicators_expected": counted[1] if counted else None,
                     "review_state": state,
-                    "late_reason": "; ".join(reasons) or None,
+                    "late_reason": reason,
                 }
             )
     return judgements
