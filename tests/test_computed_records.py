@@ -256,25 +256,31 @@ def test_a_city_is_not_compared_with_the_province_target(client: TestClient, aut
     assert silent["actual"] is None and silent["rank"] is None and silent["increases"] == []
 
 
+def post_w06_case(
+    client: TestClient, admin: dict[str, str], *, urgent: bool, received_at: str
+) -> None:
+    """A highlight case of Nanjing for W06, received at `received_at`."""
+    load(
+        client,
+        admin,
+        "POST",
+        CITY.format(city="320100") + "/cases",
+        {
+            "period": "W06",
+            "title": f"W06 案例 {received_at}",
+            "text": "招聘活动",
+            "activity": "visit",
+            "urgent": urgent,
+            "received_at": received_at,
+        },
+    )
+
+
 def test_urgent_reports_do_not_count_as_weekly_cases(client: TestClient, auth: Auth) -> None:
     """Issue 12: 2 normal cases + 1 urgent made W06 `on_time`."""
     admin = auth("admin")
-    nanjing = CITY.format(city="320100")
     for n, urgent in enumerate((False, False, True)):
-        load(
-            client,
-            admin,
-            "POST",
-            nanjing + "/cases",
-            {
-                "period": "W06",
-                "title": f"W06 案例 {n}",
-                "text": "招聘活动",
-                "activity": "visit",
-                "urgent": urgent,
-                "received_at": f"2024-02-29T1{n}:00:00+08:00",
-            },
-        )
+        post_w06_case(client, admin, urgent=urgent, received_at=f"2024-02-29T1{n}:00:00+08:00")
     body = client.get(
         CAMPAIGN + "/compliance",
         headers=admin,
@@ -290,21 +296,9 @@ def test_weekly_cases_count_as_received_at_the_arrival_of_the_third(
     """In arrival order, not the order they were sent in; urgent reports apart; as of an
     instant, only the cases that had arrived by then."""
     admin = auth("admin")
-    nanjing = CITY.format(city="320100")
     for hour, urgent in ((10, False), (9, True), (12, False), (11, False), (13, False)):
-        load(
-            client,
-            admin,
-            "POST",
-            nanjing + "/cases",
-            {
-                "period": "W06",
-                "title": f"W06 案例 {hour}",
-                "text": "招聘活动",
-                "activity": "visit",
-                "urgent": urgent,
-                "received_at": f"2024-02-28T{hour:02d}:00:00+08:00",
-            },
+        post_w06_case(
+            client, admin, urgent=urgent, received_at=f"2024-02-28T{hour:02d}:00:00+08:00"
         )
 
     def cases_judged(**params: str) -> dict[str, Any]:

@@ -168,15 +168,22 @@ def test_a_poll_after_a_write_is_computed_again_without_the_route(
     assert len(route_entries) == 2
 
 
+def polled_then_changed(client: TestClient, admin: dict[str, str], postings: int) -> str:
+    """The path of a totals view polled once whose data then changed: the next poll of it
+    is computed again by the remembered-views middleware."""
+    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
+    client.get(totals, headers=admin).raise_for_status()
+    put_postings(client, admin, postings)
+    return totals
+
+
 def test_a_poll_computed_again_leaves_refusals_to_the_route_and_answers_busy_itself(
     client: TestClient,
     admin: dict[str, str],
     route_entries: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
-    client.get(totals, headers=admin).raise_for_status()
-    put_postings(client, admin, 44_000)
+    totals = polled_then_changed(client, admin, 44_000)
 
     def locked(*_: object) -> Any:
         raise OperationalError("SELECT", {}, Exception("database is locked"))
@@ -203,9 +210,7 @@ def test_a_failure_computing_again_is_left_to_the_route(
     route_entries: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    totals = f"{CAMPAIGN}/totals?table=t1&period=W02"
-    client.get(totals, headers=admin).raise_for_status()
-    put_postings(client, admin, 45_000)
+    totals = polled_then_changed(client, admin, 45_000)
 
     def broken(*_: object) -> Any:
         raise RuntimeError("a defect met only outside the route")
